@@ -1,0 +1,57 @@
+# Set-up, run and test on a fresh Debian/Ubuntu machine with Python 3.11.
+#   make run    - install what is missing, then start Encore
+#   make test   - install what is missing, then lint and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# numba's compiled functions are cached outside the clone, so only the first run compiles.
+export NUMBA_CACHE_DIR ?= $(HOME)/.cache/encore/numba
+
+# Qt (offscreen and windowed), QtMultimedia's audio output, and fonts.
+APT_PACKAGES := libpulse0 libgl1 libegl1 libxkbcommon0 libdbus-1-3 fontconfig-config \
+	fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libglib2.0-0
+
+.PHONY: run test test-fast lint format system-deps venv clean
+
+run: system-deps venv
+	$(BIN)/encore
+
+test: system-deps venv lint
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "Encore needs these system packages. Install them, then run make again:"; \
+			echo "  sudo apt-get install -y" $$missing; \
+			exit 1; \
+		fi; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

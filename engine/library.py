@@ -1,0 +1,274 @@
+"""``Library``: the one facade the CLI and the desktop app use.
+
+Batch steps (:meth:`Library.scan`, :meth:`Library.analyze`, :meth:`Library.train`)
+are generators that yield :class:`~engine.progress.Progress` and return a report;
+drive them with :func:`run` or a plain ``for`` loop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from engine import scan as scanning
+from engine.analysis import analyze_paths
+from engine.evaluation import label_of, precision_at_k
+from engine.explain import family_closeness, reason
+from engine.features import FEATURE_VERSION, analyze_file
+from engine.index import ClusterIndex
+from engine.model import ModelError, SimilarityModel, load_model, read_card
+from engine.paths import models_dir, state_dir
+from engine.progress import CancelToken, Progress
+from engine.scan import ScanReport
+from engine.store import Store, open_store
+from engine.tracks import Failure, Recommendation, Track
+
+T = TypeVar("T")
+#: Analysis results are written in transactions of this many tracks.
+WRITE_BATCH = 16
+
+
+class LibraryError(Exception):
+    """A user-facing problem (unknown track, nothing analysed, …)."""
+
+
+@dataclass(slots=True)
+class AnalyzeReport:
+    analysed: int = 0
+    failed: int = 0
+    cancelled: bool = False
+
+    def summary(self) -> str:
+        text = f"{self.analysed} analysed, {self.failed} failed"
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+def run(steps: Generator[Progress, None, T]) -> T:
+    """Drive a batch generator to the end and return its report."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+class Library:
+    """A music library in a state folder.
+
+    Parameters
+    ----------
+    home
+        State folder; default ``$ENCORE_HOME`` or the platform's user data folder.
+    store
+        An open store to use instead of the SQLite file in ``home``.
+    """
+
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, store: Store | None = None
+    ) -> None:
+        self.home: Path = state_dir(home)
+        self.store: Store = store or open_store(self.home, feature_version=FEATURE_VERSION)
+        self._model: SimilarityModel | None = None
+        self._card: dict[str, Any] | None = None
+        self._index: ClusterIndex | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def models_path(self) -> Path:
+        return models_dir(self.home)
+
+    @property
+    def log_path(self) -> Path:
+        """Where analysis workers' decoder warnings go."""
+        folder = self.home / "logs"
+        folder.mkdir(exist_ok=True)
+        return folder / "analysis.log"
+
+    # -- batch steps ------------------------------------------------------------
+    def scan(
+        self, folders: Iterable[str] | None = None, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, ScanReport]:
+        """Index ``folders`` (default: the library's folders) and remember them."""
+        roots = [os.path.abspath(os.path.expanduser(f)) for f in (folders or self.folders())]
+        existing = [r for r in roots if os.path.isdir(r)]
+        self.store.add_folders(existing)
+        report = yield from scanning.scan(self.store, roots, cancel)
+        if report.added or report.updated or report.removed:
+            self._index = None
+        return report
+
+    def analyze(
+        self,
+        cancel: CancelToken | None = None,
+        *,
+        workers: int | None = None,
+        track_ids: Sequence[int] | None = None,
+    ) -> Generator[Progress, None, AnalyzeReport]:
+        """Extract features for every track that needs it (or just ``track_ids``)."""
+        todo = self.store.pending_analysis(FEATURE_VERSION)
+        if track_ids is not None:
+            wanted = set(track_ids)
+            todo = [item for item in todo if item[0] in wanted]
+        report = AnalyzeReport()
+        vectors: list[tuple[int, np.ndarray]] = []
+        errors: list[tuple[int, str]] = []
+
+        def flush() -> None:
+            if vectors:
+                self.store.put_features(vectors, FEATURE_VERSION)
+            if errors:
+                self.store.put_analysis_errors(errors)
+            vectors.clear()
+            errors.clear()
+            self._index = None
+
+        yield Progress(0, len(todo), "", "Analysing")
+        try:
+            outcomes = analyze_paths(
+                todo, analyze_file, workers=workers, cancel=cancel, log_path=str(self.log_path)
+            )
+            for done, outcome in enumerate(outcomes, 1):
+                if outcome.vector is not None:
+                    vectors.append((outcome.track_id, outcome.vector))
+                    report.analysed += 1
+                else:
+                    errors.append((outcome.track_id, outcome.error))
+                    report.failed += 1
+                if len(vectors) + len(errors) >= WRITE_BATCH:
+                    flush()
+                yield Progress(done, len(todo), outcome.path, "Analysing")
+        finally:
+            flush()  # keep every finished result, even when cancelled or interrupted
+        report.cancelled = bool(cancel and cancel.cancelled)
+        return report
+
+    def train(
+        self, clusters: int | None = None, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, dict[str, Any]]:
+        """Fit the scaler and KMeans on all analysed tracks and save the model."""
+        yield Progress(0, 3, "", "Loading features")
+        ids, X = self.store.features(FEATURE_VERSION)
+        if len(ids) < 2:
+            raise LibraryError(
+                f"{len(ids)} analysed track(s): at least 2 are needed; scan and analyse first"
+            )
+        if clusters is not None and clusters < 1:
+            raise LibraryError("the number of clusters must be at least 1")
+        yield Progress(1, 3, "", f"Clustering {len(ids)} tracks")
+        try:
+            model = SimilarityModel(clusters).fit(X)
+        except ModelError as exc:
+            raise LibraryError(str(exc)) from exc
+        if cancel and cancel.cancelled:
+            return {}
+        yield Progress(2, 3, "", "Saving model")
+        card = model.save(self.models_path)
+        self._model, self._card, self._index = model, card, None
+        yield Progress(3, 3, "", "Trained")
+        return card
+
+    # -- lookups ------------------------------------------------------------------
+    def folders(self) -> list[str]:
+        return self.store.folders()
+
+    def tracks(self) -> list[Track]:
+        return self.store.tracks()
+
+    def failures(self) -> list[Failure]:
+        return self.store.failures()
+
+    def resolve(self, ref: str | int | Track) -> Track:
+        """A track from an id, a path, or a :class:`Track`."""
+        if isinstance(ref, Track):
+            return ref
+        text = str(ref)
+        if text.isdigit() and not os.path.exists(text):
+            found = self.store.tracks_by_ids([int(text)]).get(int(text))
+            if found is None:
+                raise LibraryError(f"no track with id {text}")
+            return found
+        path = os.path.abspath(os.path.expanduser(text))
+        found = self.store.track_by_path(path)
+        if found is None:
+            if os.path.exists(path):
+                raise LibraryError(f"not in the library: {text} (scan its folder first)")
+            raise LibraryError(f"no such file or track id: {text}")
+        return found
+
+    def model_card(self) -> dict[str, Any] | None:
+        return read_card(self.models_path)
+
+    def status(self) -> dict[str, Any]:
+        """Counts, folders, failures with reasons and the model card."""
+        return {
+            "home": str(self.home),
+            "folders": self.folders(),
+            "feature_version": FEATURE_VERSION,
+            **self.store.counts(FEATURE_VERSION),
+            "failures": [
+                {"path": f.path, "stage": f.stage, "reason": f.reason} for f in self.failures()
+            ],
+            "model": self.model_card(),
+        }
+
+    # -- recommendations ------------------------------------------------------------
+    def model(self) -> SimilarityModel:
+        """The trained model (loaded once, reloaded when retrained elsewhere)."""
+        card = read_card(self.models_path)
+        if self._model is None or card != self._card:
+            try:
+                self._model, self._card = load_model(self.models_path)
+            except ModelError as exc:
+                raise LibraryError(str(exc)) from exc
+            self._index = None
+        return self._model
+
+    def index(self) -> ClusterIndex:
+        """The cluster index over every analysed track (rebuilt after changes)."""
+        model = self.model()
+        if self._index is None:
+            ids, X = self.store.features(FEATURE_VERSION)
+            self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
+        return self._index
+
+    def similar(
+        self, track: str | int | Track, n: int = 5, *, exclude: Iterable[int] = ()
+    ) -> list[Recommendation]:
+        """The ``n`` tracks nearest to ``track`` in the model's space, nearest first.
+
+        The query itself (and ``exclude``) is never returned. A track that is not
+        analysed yet is analysed now.
+        """
+        query = self.resolve(track)
+        index = self.index()
+        if query.id not in index:
+            if query.error:
+                raise LibraryError(f"{query.path} could not be analysed: {query.error}")
+            run(self.analyze(workers=1, track_ids=[query.id]))
+            index = self.index()
+            if query.id not in index:
+                failed = self.resolve(query.id)
+                raise LibraryError(f"{query.path} could not be analysed: {failed.error}")
+        q = index.vector(query.id)
+        ids, dists = index.search(q, n, exclude=[query.id, *exclude])
+        found = self.store.tracks_by_ids(ids.tolist())
+        weights = self.model().weights_
+        out = []
+        for tid, dist in zip(ids.tolist(), dists.tolist(), strict=True):
+            closeness = family_closeness(q, index.vector(tid), weights)
+            out.append(Recommendation(found[tid], float(dist), reason(closeness), closeness))
+        return out
+
+    def evaluate(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
+        """Leave-one-out precision@k of the model's space for ``label``."""
+        index = self.index()
+        tracks = self.store.tracks_by_ids(index.ids.tolist())
+        labels = [label_of(tracks[int(t)], label) for t in index.ids]
+        return {"label": label, **precision_at_k(index.vectors, labels, k)}

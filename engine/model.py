@@ -1,0 +1,235 @@
+"""The similarity model: standardise, weight the feature families, cluster.
+
+``SimilarityModel`` follows scikit-learn's conventions: ``fit`` returns self,
+learned attributes end in ``_``, and using an unfitted model raises.
+Models are saved with joblib next to a JSON card; the card records what the
+model was trained on and the SHA-256 of the model file, and loading refuses a
+model whose card is missing, foreign, stale or does not match the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.features import FAMILIES, FEATURE_VERSION, N_FEATURES
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "model.json"
+#: Bump when the saved model's layout changes.
+MODEL_FORMAT = 1
+
+
+class ModelError(Exception):
+    """A model cannot be trained or loaded; the message is meant for the user."""
+
+
+def default_clusters(n_tracks: int) -> int:
+    """k for a library of ``n_tracks``: about sqrt(n/2), at least 1, at most 256.
+
+    Roughly sqrt(n) clusters keeps both the centroid scan and the members
+    scanned per query small, which is what makes the clusters a good index.
+    """
+    return int(max(1, min(256, round(np.sqrt(n_tracks / 2)))))
+
+
+def family_weights(weights: dict[str, float] | None = None) -> np.ndarray:
+    """Per-dimension weights so each family counts equally, times its setting.
+
+    Every standardised dimension has unit variance, so a family of ``d``
+    dimensions would otherwise weigh ``d`` times as much as a one-dimensional
+    one. Scaling by ``1/sqrt(d)`` gives every family the same expected share of
+    the squared distance.
+    """
+    w = np.ones(N_FEATURES, dtype=np.float32)
+    for family, sl in FAMILIES.items():
+        share = 1.0 if weights is None else float(weights.get(family, 1.0))
+        w[sl] = np.sqrt(share / (sl.stop - sl.start))
+    return w
+
+
+class SimilarityModel:
+    """StandardScaler + family weights + KMeans over feature vectors.
+
+    Parameters
+    ----------
+    n_clusters
+        Number of clusters; ``None`` picks :func:`default_clusters`.
+    weights
+        Relative weight per feature family (default: all 1).
+    random_state
+        Seed for KMeans, so training is reproducible.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int | None = None,
+        *,
+        weights: dict[str, float] | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.weights = dict(weights) if weights else None
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> SimilarityModel:
+        """Learn the scaler and the clusters from ``X`` (n_tracks, N_FEATURES)."""
+        from sklearn.cluster import KMeans
+        from sklearn.preprocessing import StandardScaler
+
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != N_FEATURES:
+            raise ModelError(f"expected feature vectors of {N_FEATURES} values, got {X.shape}")
+        if len(X) < 2:
+            raise ModelError("at least 2 analysed tracks are needed to train a model")
+        k = self.n_clusters or default_clusters(len(X))
+        k = min(k, len(X))
+        self.scaler_ = StandardScaler().fit(X)
+        self.weights_ = family_weights(self.weights)
+        Z = self._embed(X)
+        self.kmeans_ = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit(Z)
+        self.n_tracks_ = len(X)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "kmeans_"):
+            raise ModelError("the model is not trained yet")
+
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        Z = self.scaler_.transform(np.asarray(X, dtype=np.float32)) * self.weights_
+        return np.ascontiguousarray(Z, dtype=np.float32)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Map raw feature vectors into the weighted, standardised space."""
+        self._check()
+        return self._embed(X)
+
+    @property
+    def centroids_(self) -> np.ndarray:
+        self._check()
+        return np.asarray(self.kmeans_.cluster_centers_, dtype=np.float32)
+
+    # -- persistence ----------------------------------------------------------------
+    def card(self, checksum: str) -> dict[str, Any]:
+        self._check()
+        return {
+            "format": MODEL_FORMAT,
+            "app": "encore",
+            "feature_version": FEATURE_VERSION,
+            "n_features": N_FEATURES,
+            "library_size": int(self.n_tracks_),
+            "k": int(self.kmeans_.n_clusters),
+            "weights": self.weights or {},
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "python": platform.python_version(),
+            "packages": {p: _version(p) for p in ("numpy", "scikit-learn", "joblib", "librosa")},
+            "sha256": checksum,
+        }
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the model and its card atomically into ``folder``; return the card."""
+        import joblib
+
+        folder.mkdir(parents=True, exist_ok=True)
+        model_tmp = _temp_path(folder, MODEL_FILE)
+        try:
+            with open(model_tmp, "wb") as fh:
+                joblib.dump(self, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            checksum = sha256_file(model_tmp)
+            card = self.card(checksum)
+            card_tmp = _temp_path(folder, CARD_FILE)
+            with open(card_tmp, "w", encoding="utf-8") as fh:
+                json.dump(card, fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            model_tmp.unlink(missing_ok=True)
+            raise
+        # The model goes first: a crash between the renames leaves a card whose
+        # checksum no longer matches, which load() reports instead of trusting.
+        os.replace(model_tmp, folder / MODEL_FILE)
+        os.replace(card_tmp, folder / CARD_FILE)
+        _fsync_dir(folder)
+        return card
+
+
+def read_card(folder: Path) -> dict[str, Any] | None:
+    """The saved model's card, or ``None`` when there is none or it is unreadable."""
+    try:
+        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
+    """Load the model saved in ``folder`` after checking its card.
+
+    Model files are pickles, and unpickling runs code, so only a file whose
+    SHA-256 matches the card written at save time is loaded.
+    """
+    import joblib
+
+    path = folder / MODEL_FILE
+    if not path.exists():
+        raise ModelError("no trained model yet: run `encore train`")
+    card = read_card(folder)
+    if card is None or card.get("app") != "encore":
+        raise ModelError("the model has no valid card; retrain with `encore train`")
+    if card.get("format") != MODEL_FORMAT or card.get("feature_version") != FEATURE_VERSION:
+        raise ModelError(
+            "the model was trained on another feature version; retrain with `encore train`"
+        )
+    if sha256_file(path) != card.get("sha256"):
+        raise ModelError("the model file does not match its card; retrain with `encore train`")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # a damaged pickle can raise almost anything
+        raise ModelError(f"the model file is damaged ({exc}); retrain with `encore train`") from exc
+    if not isinstance(model, SimilarityModel):
+        raise ModelError("the model file is not an Encore model; retrain with `encore train`")
+    model._check()
+    return model, card
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _temp_path(folder: Path, name: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not supported on this platform (e.g. Windows)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"

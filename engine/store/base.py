@@ -1,0 +1,93 @@
+"""The store interface shared by the SQLite (default) and MongoDB back ends."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from engine.tracks import Failure, Track, TrackInfo
+
+
+class StoreError(Exception):
+    """A store cannot be opened or used; the message is meant for the user."""
+
+
+class Store(ABC):
+    """Tracks, their feature vectors, failures and small settings.
+
+    Every write method is one transaction: a crash leaves either all of it or
+    none of it.
+    """
+
+    # -- folders and settings -------------------------------------------------
+    @abstractmethod
+    def folders(self) -> list[str]:
+        """Library folders, in the order they were added."""
+
+    @abstractmethod
+    def add_folders(self, folders: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # -- tracks ----------------------------------------------------------------
+    @abstractmethod
+    def tracks(self) -> list[Track]:
+        """All tracks, ordered by id."""
+
+    @abstractmethod
+    def tracks_by_ids(self, ids: Sequence[int]) -> dict[int, Track]: ...
+
+    @abstractmethod
+    def track_by_path(self, path: str) -> Track | None: ...
+
+    @abstractmethod
+    def file_states(self) -> dict[str, tuple[int, float]]:
+        """``path -> (size, mtime)`` for every stored track and recorded scan failure."""
+
+    @abstractmethod
+    def upsert_tracks(self, infos: Sequence[TrackInfo]) -> None:
+        """Insert or update tracks by path.
+
+        A track whose size or mtime changed loses its features and any analysis
+        error, so it is analysed again. Clears scan failures for these paths.
+        """
+
+    @abstractmethod
+    def remove_paths(self, paths: Iterable[str]) -> int:
+        """Drop tracks, features and failures for these paths; return tracks removed."""
+
+    # -- failures ----------------------------------------------------------------
+    @abstractmethod
+    def record_scan_failures(self, failures: Sequence[Failure]) -> None: ...
+
+    @abstractmethod
+    def failures(self) -> list[Failure]:
+        """Scan failures and analysis errors, with readable reasons."""
+
+    # -- features ----------------------------------------------------------------
+    @abstractmethod
+    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
+        """``(id, path)`` of tracks without features of ``version`` and without an error."""
+
+    @abstractmethod
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None: ...
+
+    @abstractmethod
+    def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None: ...
+
+    @abstractmethod
+    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, matrix)``: int64 ids and float32 rows for features of ``version``."""
+
+    @abstractmethod
+    def counts(self, version: int) -> dict[str, int]:
+        """``tracks``, ``analysed``, ``pending``, ``failed``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

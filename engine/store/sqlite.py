@@ -1,0 +1,329 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+One connection per thread (SQLite connections must not be shared across
+threads), explicit transactions, and a recorded schema version with ordered
+migrations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import numpy as np
+
+from engine.store.base import Store, StoreError
+from engine.tracks import Failure, Track, TrackInfo, track_from_row
+
+# Each entry migrates the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE tracks (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime REAL NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        artist TEXT NOT NULL DEFAULT '',
+        album TEXT NOT NULL DEFAULT '',
+        albumartist TEXT NOT NULL DEFAULT '',
+        genre TEXT NOT NULL DEFAULT '',
+        tracknumber INTEGER,
+        year INTEGER,
+        duration REAL,
+        error TEXT NOT NULL DEFAULT '',
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE features (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        analysed_at REAL NOT NULL
+    );
+    CREATE INDEX features_version ON features(version);
+    CREATE TABLE scan_failures (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime REAL NOT NULL,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE folders (
+        path TEXT PRIMARY KEY,
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+_TRACK_COLUMNS = (
+    "id, path, size, mtime, title, artist, album, albumartist, genre, tracknumber, year, "
+    "duration, error, (SELECT version FROM features f WHERE f.track_id = t.id) AS fversion"
+)
+
+
+class SQLiteStore(Store):
+    """SQLite store at ``path`` (created and migrated on open)."""
+
+    def __init__(self, path: str | Path, *, feature_version: int) -> None:
+        self.path = Path(path)
+        self._feature_version = feature_version
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the library database {self.path} is unusable: {exc}") from exc
+
+    # -- plumbing ---------------------------------------------------------------
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        con = self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        else:
+            con.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        con = self._con()
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"the library database {self.path} was written by a newer Encore "
+                f"(schema {version}, this version knows {len(MIGRATIONS)})"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self._tx() as tx:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                # a connection made in a thread that has since ended may refuse
+                with suppress(sqlite3.ProgrammingError):
+                    con.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def _row_track(self, row: sqlite3.Row) -> Track:
+        data = dict(row)
+        data["analysed"] = data.pop("fversion") == self._feature_version
+        return track_from_row(data)
+
+    # -- folders and settings -------------------------------------------------
+    def folders(self) -> list[str]:
+        rows = self._con().execute("SELECT path FROM folders ORDER BY added_at, path")
+        return [r[0] for r in rows]
+
+    def add_folders(self, folders: Iterable[str]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            tx.executemany(
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
+                [(f, now) for f in folders],
+            )
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- tracks ----------------------------------------------------------------
+    def tracks(self) -> list[Track]:
+        rows = self._con().execute(f"SELECT {_TRACK_COLUMNS} FROM tracks t ORDER BY id")
+        return [self._row_track(r) for r in rows]
+
+    def tracks_by_ids(self, ids: Sequence[int]) -> dict[int, Track]:
+        out: dict[int, Track] = {}
+        con = self._con()
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in con.execute(
+                f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE id IN ({marks})", chunk
+            ):
+                track = self._row_track(r)
+                out[track.id] = track
+        return out
+
+    def track_by_path(self, path: str) -> Track | None:
+        row = (
+            self._con()
+            .execute(f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE path = ?", (path,))
+            .fetchone()
+        )
+        return self._row_track(row) if row else None
+
+    def file_states(self) -> dict[str, tuple[int, float]]:
+        con = self._con()
+        states = {r[0]: (r[1], r[2]) for r in con.execute("SELECT path, size, mtime FROM tracks")}
+        for r in con.execute("SELECT path, size, mtime FROM scan_failures"):
+            states.setdefault(r[0], (r[1], r[2]))
+        return states
+
+    def upsert_tracks(self, infos: Sequence[TrackInfo]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            for info in infos:
+                old = tx.execute(
+                    "SELECT id, size, mtime FROM tracks WHERE path = ?", (info.path,)
+                ).fetchone()
+                values = (
+                    info.size,
+                    info.mtime,
+                    info.title,
+                    info.artist,
+                    info.album,
+                    info.albumartist,
+                    info.genre,
+                    info.tracknumber,
+                    info.year,
+                    info.duration,
+                )
+                if old is None:
+                    tx.execute(
+                        "INSERT INTO tracks(path, size, mtime, title, artist, album, albumartist,"
+                        " genre, tracknumber, year, duration, added_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (info.path, *values, now),
+                    )
+                    continue
+                changed = (old["size"], old["mtime"]) != (info.size, info.mtime)
+                tx.execute(
+                    "UPDATE tracks SET size=?, mtime=?, title=?, artist=?, album=?, albumartist=?,"
+                    " genre=?, tracknumber=?, year=?, duration=?"
+                    + (", error=''" if changed else "")
+                    + " WHERE id=?",
+                    (*values, old["id"]),
+                )
+                if changed:
+                    tx.execute("DELETE FROM features WHERE track_id = ?", (old["id"],))
+            tx.executemany("DELETE FROM scan_failures WHERE path = ?", [(i.path,) for i in infos])
+
+    def remove_paths(self, paths: Iterable[str]) -> int:
+        removed = 0
+        with self._tx() as tx:
+            for path in paths:
+                removed += tx.execute("DELETE FROM tracks WHERE path = ?", (path,)).rowcount
+                tx.execute("DELETE FROM scan_failures WHERE path = ?", (path,))
+        return removed
+
+    # -- failures ----------------------------------------------------------------
+    def record_scan_failures(self, failures: Sequence[Failure]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            for f in failures:
+                # A file that became unreadable is no longer a playable track.
+                tx.execute("DELETE FROM tracks WHERE path = ?", (f.path,))
+                tx.execute(
+                    "INSERT OR REPLACE INTO scan_failures(path, size, mtime, reason, at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (f.path, f.size, f.mtime, f.reason, now),
+                )
+
+    def failures(self) -> list[Failure]:
+        con = self._con()
+        out = [
+            Failure(r[0], "scan", r[3], r[1], r[2])
+            for r in con.execute(
+                "SELECT path, size, mtime, reason FROM scan_failures ORDER BY path"
+            )
+        ]
+        out += [
+            Failure(r[0], "analyze", r[3], r[1], r[2])
+            for r in con.execute(
+                "SELECT path, size, mtime, error FROM tracks WHERE error != '' ORDER BY path"
+            )
+        ]
+        return out
+
+    # -- features ----------------------------------------------------------------
+    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
+        rows = self._con().execute(
+            "SELECT t.id, t.path FROM tracks t LEFT JOIN features f"
+            " ON f.track_id = t.id AND f.version = ?"
+            " WHERE f.track_id IS NULL AND t.error = '' ORDER BY t.id",
+            (version,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO features(track_id, version, vector, analysed_at)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tracks WHERE id = ?)",
+                [
+                    (int(i), version, np.asarray(v, dtype=np.float32).tobytes(), now, int(i))
+                    for i, v in rows
+                ],
+            )
+
+    def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None:
+        with self._tx() as tx:
+            tx.executemany(
+                "UPDATE tracks SET error = ? WHERE id = ?", [(e, int(i)) for i, e in rows]
+            )
+            tx.executemany("DELETE FROM features WHERE track_id = ?", [(int(i),) for i, _ in rows])
+
+    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id",
+                (version,),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), -1).copy()
+
+    def counts(self, version: int) -> dict[str, int]:
+        con = self._con()
+        tracks = con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+        analysed = con.execute(
+            "SELECT COUNT(*) FROM features WHERE version = ?", (version,)
+        ).fetchone()[0]
+        errors = con.execute("SELECT COUNT(*) FROM tracks WHERE error != ''").fetchone()[0]
+        scan_failed = con.execute("SELECT COUNT(*) FROM scan_failures").fetchone()[0]
+        return {
+            "tracks": tracks,
+            "analysed": analysed,
+            "pending": tracks - analysed - errors,
+            "failed": errors + scan_failed,
+        }

@@ -1,0 +1,134 @@
+"""Read tags with mutagen, falling back to file and folder names."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import mutagen
+from mutagen.id3 import ID3
+
+from engine.tracks import TrackInfo
+
+
+class TagError(Exception):
+    """The file is not readable audio; the message is meant for the user."""
+
+
+# easy-tag key -> ID3 frame, for files whose ID3 tags mutagen has no "easy" view of (WAV, AIFF)
+_ID3_FRAMES = {
+    "title": "TIT2",
+    "artist": "TPE1",
+    "album": "TALB",
+    "albumartist": "TPE2",
+    "genre": "TCON",
+    "tracknumber": "TRCK",
+    "date": "TDRC",
+}
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})(?:\s*[-._)]\s*|\s+)(.+)$")
+
+
+def read_info(path: str, *, root: str | None = None) -> TrackInfo:
+    """Tags, duration, size and mtime of the audio file at ``path``.
+
+    Missing tags are filled from names: ``root/Artist/Album/01 - Title.ext``
+    gives artist, album, track number and title (only folders inside ``root``
+    are used, so the library folder's own name never becomes an album).
+
+    Raises
+    ------
+    TagError
+        When the file is empty, unreadable or not a recognised audio format.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise TagError("file not found (moved or deleted)") from exc
+    except OSError as exc:
+        raise TagError(f"cannot read file: {exc.strerror or exc}") from exc
+    if st.st_size == 0:
+        raise TagError("empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise TagError("permission denied")
+    try:
+        audio = mutagen.File(path, easy=True)
+    except PermissionError as exc:
+        raise TagError("permission denied") from exc
+    except FileNotFoundError as exc:
+        raise TagError("file not found (moved or deleted)") from exc
+    except Exception as exc:  # mutagen raises many types for malformed files
+        raise TagError(f"unreadable or corrupt audio file: {_first_line(exc)}") from exc
+    if audio is None:
+        raise TagError("not a recognised audio file")
+
+    tags = _tag_dict(audio)
+    info = TrackInfo(path=path, size=st.st_size, mtime=st.st_mtime)
+    info.title = tags.get("title", "")
+    info.artist = tags.get("artist", "")
+    info.album = tags.get("album", "")
+    info.albumartist = tags.get("albumartist", "")
+    info.genre = tags.get("genre", "")
+    info.tracknumber = _leading_int(tags.get("tracknumber", ""))
+    info.year = _leading_int(tags.get("date", ""), digits=4)
+    length = getattr(getattr(audio, "info", None), "length", None)
+    info.duration = round(float(length), 3) if length else None
+    _fill_from_names(info, root)
+    return info
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _tag_dict(audio: Any) -> dict[str, str]:
+    tags = audio.tags
+    if tags is None:
+        return {}
+    out: dict[str, str] = {}
+    if isinstance(tags, ID3):
+        for key, frame in _ID3_FRAMES.items():
+            if frame in tags and tags[frame].text:
+                out[key] = str(tags[frame].text[0]).strip()
+        return out
+    for key in ("title", "artist", "album", "albumartist", "genre", "tracknumber", "date"):
+        try:
+            value = tags.get(key)
+        except (KeyError, ValueError):
+            value = None
+        if value:
+            first = value[0] if isinstance(value, list | tuple) else value
+            out[key] = str(first).strip()
+    return out
+
+
+def _leading_int(text: str, digits: int = 3) -> int | None:
+    match = re.match(rf"\s*(\d{{1,{digits}}})", text or "")
+    return int(match.group(1)) if match else None
+
+
+def _fill_from_names(info: TrackInfo, root: str | None) -> None:
+    path = Path(info.path)
+    stem = path.stem.replace("_", " ").strip()
+    match = _LEADING_NUMBER.match(stem)
+    if match:
+        if info.tracknumber is None:
+            info.tracknumber = int(match.group(1))
+        stem = match.group(2).strip()
+    if not info.artist and " - " in stem:
+        artist, _, rest = stem.partition(" - ")
+        info.artist, stem = artist.strip(), rest.strip()
+    if not info.title:
+        info.title = stem or path.name
+    folders: list[str] = []
+    if root is not None:
+        try:
+            folders = list(path.parent.relative_to(root).parts)
+        except ValueError:
+            folders = []
+    if not info.album and folders:
+        info.album = folders[-1]
+    if not info.artist:
+        info.artist = info.albumartist or (folders[-2] if len(folders) >= 2 else "")

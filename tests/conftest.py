@@ -1,0 +1,61 @@
+"""Shared fixtures: a temporary state folder and a generated, labelled library."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Before anything imports Qt or numba: no display, and numba's compiled cache in a
+# persistent folder outside the clone so only the very first run pays for compiling.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "encore" / "numba"))
+
+import pytest
+
+from engine.synth import STYLES, make_library
+
+#: The styles the generated library holds; each track's genre tag names its style.
+PER_STYLE = 8
+SECONDS = 12.0
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever touches the real user data folder."""
+    monkeypatch.setenv("ENCORE_HOME", str(tmp_path / "encore-home"))
+
+
+@pytest.fixture(scope="session")
+def music_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A read-only labelled library: 5 styles x 8 tracks in mp3/ogg/flac/wav/opus/m4a."""
+    folder = tmp_path_factory.mktemp("music")
+    make_library(
+        folder,
+        per_style=PER_STYLE,
+        seconds=SECONDS,
+        formats=("mp3", "ogg", "flac", "wav", "opus", "m4a"),
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, music_dir: Path):
+    """A Library over ``music_dir``, scanned, analysed and trained once per session.
+
+    Tests must treat it as read-only; tests that change a library build their own.
+    """
+    from engine.library import Library, run
+
+    library = Library(tmp_path_factory.mktemp("trained-home"))
+    run(library.scan([str(music_dir)]))
+    run(library.analyze())
+    run(library.train())
+    yield library
+    library.close()
+
+
+def style_of(path: str) -> str:
+    """The style a generated file belongs to (its folder name)."""
+    style = Path(path).parent.name
+    assert style in STYLES
+    return style

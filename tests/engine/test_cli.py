@@ -1,0 +1,112 @@
+"""The command line, run as a user runs it: a separate process, JSON parsed back."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PER_STYLE, style_of
+
+
+def encore(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=600,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.slow
+def test_scan_train_recommend_evaluate_end_to_end(tmp_path, music_dir):
+    home = tmp_path / "home"
+    scanned = encore(home, "scan", str(music_dir))
+    assert f"{5 * PER_STYLE} added" in scanned.stderr
+    assert f"{5 * PER_STYLE} analysed, 0 failed" in scanned.stderr
+    assert "Trained on" in encore(home, "train").stdout
+
+    tracks = json.loads(encore(home, "tracks", "--json").stdout)
+    assert len(tracks) == 5 * PER_STYLE
+    assert set(tracks[0]) == {
+        "id",
+        "path",
+        "title",
+        "artist",
+        "album",
+        "genre",
+        "duration",
+        "analysed",
+    }
+    assert all(t["analysed"] for t in tracks)
+
+    queries = [tracks[0]["path"], str(tracks[-1]["id"])]
+    out = encore(home, "recommend", *queries, "-n", "5", "--json").stdout
+    results = json.loads(out)
+    assert [r["query"]["id"] for r in results] == [tracks[0]["id"], tracks[-1]["id"]]
+    for result in results:
+        recs = result["recommendations"]
+        assert len(recs) == 5 == len({r["id"] for r in recs})
+        assert result["query"]["id"] not in {r["id"] for r in recs}
+        assert set(recs[0]) == {"id", "path", "title", "artist", "album", "distance", "reason"}
+        matching = sum(style_of(r["path"]) == style_of(result["query"]["path"]) for r in recs)
+        assert matching >= 4
+
+    text = encore(home, "recommend", tracks[3]["path"]).stdout
+    assert text.startswith("Like ") and text.count("distance") == 5
+
+    evaluation = json.loads(encore(home, "evaluate", "--label", "genre", "--json").stdout)
+    assert set(evaluation) == {"label", "k", "n", "precision", "chance", "majority", "per_label"}
+    assert evaluation["precision"] >= 0.9 > evaluation["chance"]
+    assert "chance" in encore(home, "evaluate", "--label", "folder").stdout
+
+    status = json.loads(encore(home, "status", "--json").stdout)
+    assert status["analysed"] == 5 * PER_STYLE and status["model"]["k"] >= 1
+    assert "Model: k=" in encore(home, "status").stdout
+
+
+def test_user_mistakes_are_one_clear_line_and_an_exit_code(tmp_path):
+    home = tmp_path / "home"
+    cases = [
+        (("recommend", "42"), 1, "no track with id 42"),
+        (("recommend", str(tmp_path / "missing.mp3")), 1, "no such file"),
+        (("train",), 1, "at least 2 are needed"),
+        (("scan", str(tmp_path / "no-such-folder")), 1, "folder not found"),
+        (("scan",), 2, "no folders given"),
+        (("recommend",), 2, "required"),
+        (("evaluate", "--label", "mood"), 2, "invalid choice"),
+        (("train", "--clusters", "0"), 2, "at least 1"),
+        (("frobnicate",), 2, "invalid choice"),
+    ]
+    for args, code, message in cases:
+        result = encore(home, *args, check=False)
+        assert result.returncode == code, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+
+
+def test_json_output_is_only_json_even_when_empty(tmp_path):
+    home = tmp_path / "home"
+    assert json.loads(encore(home, "tracks", "--json").stdout) == []
+    status = json.loads(encore(home, "status", "--json").stdout)
+    assert status["tracks"] == 0 and status["model"] is None
+
+
+def test_encore_home_environment_variable_selects_the_state_folder(tmp_path):
+    env = {**os.environ, "ENCORE_HOME": str(tmp_path / "via-env")}
+    out = subprocess.run(
+        [sys.executable, "-m", "engine", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert json.loads(out)["home"] == str(tmp_path / "via-env")
+    assert (tmp_path / "via-env" / "library.sqlite3").exists()

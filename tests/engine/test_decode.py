@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.decode import DecodeError, load_mono
+from engine.synth import render, write_audio
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3", "opus", "m4a"])
+def test_every_format_decodes_to_mono_at_the_analysis_rate(tmp_path, ext):
+    sr = 48000 if ext == "opus" else 44100
+    path = tmp_path / f"clip.{ext}"
+    write_audio(path, render("Bright Plucks", 3, seconds=2.0, sr=sr), sr)
+    y = load_mono(path, sr=22050)
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) - 2 * 22050) < 0.06 * 22050  # codecs pad a few frames
+    assert 0.05 < np.abs(y).max() <= 1.05
+
+
+def test_stereo_is_down_mixed(tmp_path):
+    t = np.arange(22050) / 22050
+    left = np.sin(2 * np.pi * 440 * t)
+    stereo = np.stack([left, -left], axis=1) * 0.5  # cancels in the mix
+    sf.write(tmp_path / "s.wav", stereo, 22050)
+    assert np.abs(load_mono(tmp_path / "s.wav")).max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty file"),
+        (b"this is not music\n" * 50, "not decodable audio"),
+        (np.random.default_rng(1).bytes(50_000), "not decodable audio"),
+    ],
+)
+def test_bad_files_raise_readable_errors(tmp_path, content, reason):
+    path = tmp_path / "bad.mp3"
+    path.write_bytes(content)
+    with pytest.raises(DecodeError, match=reason):
+        load_mono(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DecodeError, match="not found"):
+        load_mono(tmp_path / "gone.flac")
+
+
+@pytest.mark.parametrize("ext", ["flac", "ogg", "mp3"])
+def test_truncated_files_decode_partially_or_fail_cleanly(tmp_path, ext):
+    path = tmp_path / f"cut.{ext}"
+    write_audio(path, render("Noise Rock", 2, seconds=4.0), 22050)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    try:
+        y = load_mono(path)
+    except DecodeError as exc:
+        assert str(exc)
+    else:
+        assert 0 < len(y) < 4 * 22050
+
+
+def test_wrong_extension_is_decoded_by_content(tmp_path):
+    path = tmp_path / "really-flac.mp3"
+    sf.write(path, render("Ambient Pads", 1, seconds=1.0), 22050, format="FLAC")
+    assert len(load_mono(path)) == 22050

@@ -1,0 +1,102 @@
+import json
+
+import joblib
+import numpy as np
+import pytest
+
+from engine import model as model_mod
+from engine.features import N_FEATURES
+from engine.model import ModelError, SimilarityModel, default_clusters, family_weights, load_model
+
+
+def data(n=60, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, N_FEATURES)).astype(np.float32) * 5 + 3
+
+
+def test_fit_returns_self_and_unfitted_use_raises():
+    m = SimilarityModel(4)
+    with pytest.raises(ModelError, match="not trained"):
+        m.transform(data())
+    assert m.fit(data()) is m
+    Z = m.transform(data())
+    assert Z.shape == (60, N_FEATURES) and Z.dtype == np.float32
+    assert m.centroids_.shape == (4, N_FEATURES)
+
+
+def test_each_family_weighs_the_same_whatever_its_size():
+    w = family_weights()
+    from engine.features import FAMILIES
+
+    shares = [float((w[sl] ** 2).sum()) for sl in FAMILIES.values()]
+    np.testing.assert_allclose(shares, 1.0, rtol=1e-6)
+    boosted = family_weights({"rhythm": 4.0})
+    assert float((boosted[FAMILIES["rhythm"]] ** 2).sum()) == pytest.approx(4.0)
+
+
+def test_default_clusters_grows_with_the_library():
+    assert default_clusters(1) == 1
+    assert default_clusters(40) == 4
+    assert default_clusters(20_000) == 100
+    assert default_clusters(10**7) == 256
+
+
+def test_too_few_tracks_or_wrong_shape():
+    with pytest.raises(ModelError, match="at least 2"):
+        SimilarityModel().fit(data(1))
+    with pytest.raises(ModelError, match="expected feature vectors"):
+        SimilarityModel().fit(np.zeros((5, 3)))
+
+
+def test_save_and_load_round_trip_with_card(tmp_path):
+    m = SimilarityModel(3).fit(data())
+    card = m.save(tmp_path)
+    assert card["k"] == 3 and card["library_size"] == 60 and len(card["sha256"]) == 64
+    assert json.loads((tmp_path / "model.json").read_text()) == card
+    loaded, loaded_card = load_model(tmp_path)
+    np.testing.assert_allclose(loaded.transform(data()), m.transform(data()))
+    assert loaded_card == card
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_tampered_foreign_or_stale_models_are_refused(tmp_path):
+    with pytest.raises(ModelError, match="no trained model"):
+        load_model(tmp_path)
+    SimilarityModel(2).fit(data()).save(tmp_path)
+
+    # a pickle swapped in behind the card's back is never unpickled
+    joblib.dump({"evil": True}, tmp_path / "model.joblib")
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(tmp_path)
+
+    # a checksum-consistent but foreign object is refused too
+    card = json.loads((tmp_path / "model.json").read_text())
+    card["sha256"] = model_mod.sha256_file(tmp_path / "model.joblib")
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="not an Encore model"):
+        load_model(tmp_path)
+
+    SimilarityModel(2).fit(data()).save(tmp_path)
+    card = json.loads((tmp_path / "model.json").read_text())
+    card["feature_version"] = -1
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="another feature version"):
+        load_model(tmp_path)
+
+    (tmp_path / "model.json").write_text("{not json")
+    with pytest.raises(ModelError, match="no valid card"):
+        load_model(tmp_path)
+
+
+def test_a_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    SimilarityModel(2).fit(data()).save(tmp_path)
+    before = (tmp_path / "model.joblib").read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(joblib, "dump", boom)
+    with pytest.raises(OSError, match="disk full"):
+        SimilarityModel(3).fit(data(seed=1)).save(tmp_path)
+    assert (tmp_path / "model.joblib").read_bytes() == before
+    load_model(tmp_path)
+    assert not list(tmp_path.glob(".*.tmp"))
