@@ -46,6 +46,7 @@ class ClusterIndex:
         self._row = {int(t): i for i, t in enumerate(self.ids)}
         #: How many vectors the last :meth:`search` scored (for tests and benchmarks).
         self.last_scored = 0
+        self._typical: float | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,6 +62,20 @@ class ClusterIndex:
             + (self.centroids**2).sum(1)[None, :]
         )
         return np.argmin(d, axis=1)
+
+    def typical_distance(self) -> float:
+        """Median distance between random pairs of tracks: the library's scale."""
+        if self._typical is None:
+            n = len(self.ids)
+            if n < 2:
+                self._typical = 1.0
+            else:
+                rng = np.random.default_rng(0)
+                a, b = rng.integers(0, n, 2000), rng.integers(0, n, 2000)
+                keep = a != b
+                d = np.sqrt(((self.vectors[a[keep]] - self.vectors[b[keep]]) ** 2).sum(1))
+                self._typical = float(np.median(d)) or 1.0
+        return self._typical
 
     def vector(self, track_id: int) -> np.ndarray:
         return self.vectors[self._row[int(track_id)]]

@@ -77,7 +77,8 @@ def walk_audio(root: str, problems: list[str]) -> Iterator[tuple[str, int, float
 def scan(
     store: Store, folders: Iterable[str], cancel: CancelToken | None = None
 ) -> Generator[Progress, None, ScanReport]:
-    """Index ``folders``: add new files, re-read changed ones, drop removed ones.
+    """Index ``folders`` (or single files): add new files, re-read changed ones,
+    drop removed ones.
 
     Files that failed before are retried only when their size or mtime changed.
     A folder that is missing (e.g. an unplugged drive) is reported and its
@@ -88,6 +89,13 @@ def scan(
     known = store.file_states()
     found: dict[str, tuple[int, float, str]] = {}
     for root in roots:
+        if os.path.isfile(root):  # a single file (e.g. dropped on the window)
+            if is_audio_name(root):
+                st = os.stat(root)
+                found.setdefault(root, (st.st_size, st.st_mtime, os.path.dirname(root)))
+            else:
+                report.problems.append(f"{root}: not a music file")
+            continue
         if not os.path.isdir(root):
             report.missing_folders.append(root)
             continue
@@ -133,7 +141,7 @@ def scan(
     if report.cancelled:
         return report
 
-    scanned = [r for r in roots if r not in report.missing_folders]
+    scanned = [r for r in roots if os.path.isdir(r)]
     gone = [
         p
         for p in known

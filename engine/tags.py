@@ -132,3 +132,31 @@ def _fill_from_names(info: TrackInfo, root: str | None) -> None:
         info.album = folders[-1]
     if not info.artist:
         info.artist = info.albumartist or (folders[-2] if len(folders) >= 2 else "")
+
+
+def read_cover(path: str) -> bytes | None:
+    """The embedded front cover (or first picture) of ``path``, as image bytes."""
+    import base64
+
+    from mutagen.flac import Picture
+
+    try:
+        audio = mutagen.File(path)
+    except Exception:  # a cover is optional: any problem means "no cover"
+        return None
+    if audio is None:
+        return None
+    pictures: list[bytes] = [p.data for p in getattr(audio, "pictures", [])]  # FLAC
+    tags = audio.tags
+    if tags is not None:
+        if isinstance(tags, ID3):
+            pictures += [f.data for f in tags.getall("APIC")]
+        elif "covr" in tags:  # MP4
+            pictures += [bytes(c) for c in tags["covr"]]
+        elif "metadata_block_picture" in tags:  # Ogg Vorbis / Opus
+            for value in tags["metadata_block_picture"]:
+                try:
+                    pictures.append(Picture(base64.b64decode(value)).data)
+                except Exception:
+                    continue
+    return pictures[0] if pictures else None

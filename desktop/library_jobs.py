@@ -1,0 +1,209 @@
+"""Library maintenance from the GUI: add folders, rescan, analyse, retrain.
+
+One job at a time runs on a worker thread; the status bar shows its progress and
+a cancel button, and the table is refreshed from snapshots the job sends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from desktop.tasks import TaskRunner
+from desktop.worker import Task
+from engine.features import FEATURE_VERSION
+from engine.library import Library
+from engine.progress import CancelToken, Progress
+from engine.tracks import Track
+
+#: The table is refreshed at most this often while a job runs (seconds).
+SNAPSHOT_EVERY = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The library as a job sees it, sent to the GUI to refresh the table."""
+
+    tracks: list[Track]
+    failures: int
+
+
+def library_job(
+    library: Library,
+    token: CancelToken,
+    *,
+    folders: Sequence[str] | None,
+    scan: bool,
+    analyze: bool,
+    train: bool,
+) -> Generator[Progress | Snapshot, None, str]:
+    """Scan, analyse and train as asked; yields progress and table snapshots."""
+    summary: list[str] = []
+    last = time.monotonic()
+
+    def snapshot() -> Snapshot:
+        return Snapshot(library.tracks(), library.store.counts(FEATURE_VERSION)["failed"])
+
+    def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
+        nonlocal last
+        while True:
+            try:
+                p = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            yield p
+            if time.monotonic() - last > SNAPSHOT_EVERY:
+                last = time.monotonic()
+                yield snapshot()
+
+    changed = False
+    if scan:
+        report = yield from relay(library.scan(folders, token))
+        summary.append(f"Scan: {report.summary()}")
+        for folder in report.missing_folders:
+            summary.append(f"folder not found: {folder}")
+        changed = bool(report.added or report.updated or report.removed)
+        yield snapshot()
+    if analyze and not token.cancelled:
+        areport = yield from relay(library.analyze(token))
+        summary.append(f"Analysis: {areport.summary()}")
+        changed = changed or areport.analysed > 0
+        yield snapshot()
+    if train and not token.cancelled:
+        analysed = library.store.counts(FEATURE_VERSION)["analysed"]
+        if analysed >= 2 and (changed or library.model_card() is None or not scan):
+            card = yield from library.train(None, token)
+            if card:
+                summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")
+        elif analysed < 2:
+            summary.append("Model: needs at least 2 analysed tracks")
+    return "; ".join(summary)
+
+
+class JobStatus(QWidget):
+    """Progress bar, message and cancel button for the status bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(True)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("cancel-job")
+        for w in (self.label, self.bar, self.cancel):
+            layout.addWidget(w)
+        self.setVisible(False)
+
+    def show_progress(self, done: int, total: int, message: str) -> None:
+        self.setVisible(True)
+        self.label.setText(message)
+        if total:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+            self.bar.setFormat(f"{done}/{total}")
+        else:
+            self.bar.setRange(0, 0)  # busy indicator while the amount is unknown
+
+
+class LibraryJobs(QObject):
+    """Runs one library job at a time and reports on it."""
+
+    snapshot = Signal(object)  # Snapshot
+    finished = Signal(str)  # summary or error, for the status bar
+    model_changed = Signal()
+    busy_changed = Signal(bool)
+
+    def __init__(self, library: Library, runner: TaskRunner, status: JobStatus) -> None:
+        super().__init__(status)
+        self.library = library
+        self.runner = runner
+        self.status = status
+        self.task: Task | None = None
+        self._queue: list[tuple[list[str] | None, bool, bool, bool]] = []
+        status.cancel.clicked.connect(self.cancel)
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def cancel(self) -> None:
+        """Stop the running job (finished work is kept) and drop queued ones."""
+        self._queue.clear()
+        if self.task is not None:
+            self.task.cancel()
+            self.status.label.setText("Cancelling…")
+
+    def add(self, paths: Sequence[str]) -> bool:
+        """Add folders or files, analyse them and retrain."""
+        return self._run(list(paths), scan=True, analyze=True, train=True)
+
+    def rescan(self) -> bool:
+        return self._run(None, scan=True, analyze=True, train=False)
+
+    def retrain(self) -> bool:
+        return self._run(None, scan=False, analyze=True, train=True)
+
+    def rescan_and_retrain(self) -> bool:
+        return self._run(None, scan=True, analyze=True, train=True)
+
+    def load(self) -> None:
+        """Read the library for the table without changing anything."""
+        self._run(None, scan=False, analyze=False, train=False)
+
+    def _run(self, folders: list[str] | None, *, scan: bool, analyze: bool, train: bool) -> bool:
+        if self.task is not None:
+            request = (folders, scan, analyze, train)
+            if request not in self._queue:
+                self._queue.append(request)
+            self.finished.emit("Queued: it starts when the current library job ends.")
+            return True
+        if scan and folders is None and not self.library.folders():
+            self.finished.emit("No music folders yet: use Library → Add folder…")
+            return False
+        before = self.library.model_card()
+
+        def job(token: CancelToken) -> Generator[Progress | Snapshot, None, str]:
+            return library_job(
+                self.library, token, folders=folders, scan=scan, analyze=analyze, train=train
+            )
+
+        def done(summary: str) -> None:
+            self.finished.emit(summary)
+
+        def failed(message: str) -> None:
+            self.finished.emit(f"Stopped: {message}")
+
+        def finished() -> None:
+            cancelled = self.task is not None and self.task.cancelled
+            self.task = None
+            self.status.setVisible(False)
+            self.busy_changed.emit(False)
+            if cancelled:
+                self.finished.emit("Cancelled; the work done so far is kept.")
+            if self.library.model_card() != before:
+                self.model_changed.emit()
+            if self._queue:
+                folders, scan, analyze, train = self._queue.pop(0)
+                self._run(folders, scan=scan, analyze=analyze, train=train)
+
+        self.busy_changed.emit(True)
+        if scan or analyze or train:
+            self.status.show_progress(0, 0, "Starting…")
+        self.task = self.runner.start(
+            job,
+            name="library-job",
+            succeeded=done,
+            failed=failed,
+            progress=self.status.show_progress,
+            partial=self.snapshot.emit,
+            finished=finished,
+        )
+        return True

@@ -1,0 +1,221 @@
+"""The main window: wires the library view, player, up-next dock and jobs together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+
+from desktop.failures_dialog import FailuresDialog
+from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
+from desktop.library_view import LibraryView
+from desktop.now_playing import NowPlayingBar
+from desktop.playback import PlaybackController
+from desktop.player import Player
+from desktop.suggestions import SuggestionsController
+from desktop.tasks import TaskRunner
+from desktop.up_next import UpNextPanel
+from engine.formats import is_audio_name
+from engine.library import Library
+from engine.tags import read_cover
+from engine.tracks import Track
+
+MESSAGE_MS = 8000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library) -> None:
+        super().__init__()
+        self.library = library
+        self.setWindowTitle("Encore")
+        self.resize(1200, 720)
+        self.setAcceptDrops(True)
+
+        self.runner = TaskRunner(self)
+        self.player = Player(self)
+        self.view = LibraryView()
+        self.now_playing = NowPlayingBar()
+        self.up_next = UpNextPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.up_next)
+        self.up_next.setMinimumWidth(320)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.now_playing)
+        self.setCentralWidget(central)
+
+        self.job_status = JobStatus()
+        self.failed_button = QPushButton()
+        self.failed_button.setFlat(True)
+        self.failed_button.setObjectName("failed-files")
+        self.failed_button.setVisible(False)
+        self.failed_button.clicked.connect(self.show_failures)
+        self.counts = QLabel()
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.failed_button)
+        self.statusBar().addPermanentWidget(self.counts)
+
+        self.playback = PlaybackController(self.player, self.view.track_after)
+        self.jobs = LibraryJobs(library, self.runner, self.job_status)
+        self.suggestions = SuggestionsController(library, self.up_next, self.playback, self.runner)
+        self._pending_play: str | None = None
+        self._build_menus()
+        self._connect()
+        self.player.set_volume(80)
+        self.now_playing.set_volume(self.player.volume(), self.player.muted())
+        self.jobs.load()
+
+    # -- set-up ------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu_name: str, text: str, slot: object, shortcut: object = None) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+            act.triggered.connect(slot)
+            self._menus[menu_name].addAction(act)
+            return act
+
+        bar = self.menuBar()
+        self._menus = {name: bar.addMenu(name) for name in ("&Library", "&Playback", "&View")}
+        lib = "&Library"
+        self.add_action = action(
+            lib, "&Add folder…", self.choose_folder, QKeySequence.StandardKey.Open
+        )
+        self.rescan_action = action(lib, "&Rescan library", self.jobs.rescan, QKeySequence("F5"))
+        self.retrain_action = action(lib, "Re&train model", self.jobs.retrain)
+        self.both_action = action(lib, "Rescan and retrain", self.jobs.rescan_and_retrain)
+        self._menus[lib].addSeparator()
+        action(lib, "&Failed files…", self.show_failures)
+        self._menus[lib].addSeparator()
+        action(lib, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        play = "&Playback"
+        self.play_action = action(
+            play,
+            "Play/Pause",
+            self.playback.toggle,
+            [
+                QKeySequence(Qt.Key.Key_Space),
+                QKeySequence(Qt.Key.Key_MediaPlay),
+                QKeySequence(Qt.Key.Key_MediaTogglePlayPause),
+                QKeySequence(Qt.Key.Key_MediaPause),
+            ],
+        )
+        action(
+            play,
+            "Next",
+            self.playback.next,
+            [QKeySequence("Ctrl+Right"), QKeySequence(Qt.Key.Key_MediaNext)],
+        )
+        action(
+            play,
+            "Previous",
+            self.playback.previous,
+            [QKeySequence("Ctrl+Left"), QKeySequence(Qt.Key.Key_MediaPrevious)],
+        )
+        action(play, "Stop", self.player.stop, QKeySequence(Qt.Key.Key_MediaStop))
+        radio = action(play, "Radio (continue with similar songs)", self.up_next.radio.setChecked)
+        radio.setCheckable(True)
+        radio.setChecked(True)
+        self.up_next.radio.toggled.connect(radio.setChecked)
+
+        view = "&View"
+        action(view, "&Search", self.view.focus_search, QKeySequence.StandardKey.Find)
+        self._menus[view].addAction(self.up_next.toggleViewAction())
+
+    def _connect(self) -> None:
+        self.view.play_requested.connect(self.play)
+        self.view.add_folder_requested.connect(self.choose_folder)
+        bar, player = self.now_playing, self.player
+        bar.play_pause.connect(self.playback.toggle)
+        bar.next.connect(self.playback.next)
+        bar.previous.connect(self.playback.previous)
+        bar.seek.connect(player.seek)
+        bar.volume_changed.connect(player.set_volume)
+        bar.mute_toggled.connect(player.set_muted)
+        player.track_changed.connect(self._show_track)
+        player.playing_changed.connect(bar.set_playing)
+        player.position_changed.connect(bar.set_position)
+        player.duration_changed.connect(bar.set_duration)
+        self.playback.message.connect(self.show_message)
+        self.suggestions.track_updated.connect(self.view.model.update_track)
+        self.jobs.snapshot.connect(self._apply_snapshot)
+        self.jobs.finished.connect(self.show_message)
+        self.jobs.model_changed.connect(self.suggestions.refresh)
+        self.jobs.busy_changed.connect(self._busy)
+
+    # -- actions -------------------------------------------------------------------------
+    def play(self, track: Track) -> None:
+        self.playback.play(track)
+
+    def choose_folder(self) -> None:
+        start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder", start)
+        if folder:
+            self.add_paths([folder])
+
+    def add_paths(self, paths: Sequence[str], *, play_first_file: bool = False) -> None:
+        """Add folders and files to the library (and play the first file if asked)."""
+        paths = [os.path.abspath(p) for p in paths]
+        files = [p for p in paths if os.path.isfile(p) and is_audio_name(p)]
+        if play_first_file and files:
+            known = self.library.store.track_by_path(files[0])
+            if known is not None:
+                self.play(known)
+            else:
+                self._pending_play = files[0]
+        if self.jobs.add(paths):
+            self.show_message(f"Adding {len(paths)} item(s) to the library…")
+
+    def show_failures(self) -> None:
+        FailuresDialog(self.library.failures(), self).exec()
+
+    def show_message(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text, MESSAGE_MS)
+
+    # -- reactions ---------------------------------------------------------------------------
+    def _show_track(self, track: Track) -> None:
+        self.now_playing.show_track(track, read_cover(track.path))
+        self.setWindowTitle(f"{track.title} — Encore")
+        self.view.reveal(track)
+
+    def _apply_snapshot(self, snap: Snapshot) -> None:
+        self.view.set_tracks(snap.tracks)
+        analysed = sum(t.analysed for t in snap.tracks)
+        self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed")
+        self.failed_button.setText(f"⚠ {snap.failures} failed")
+        self.failed_button.setToolTip("Show the files that could not be read or analysed")
+        self.failed_button.setVisible(snap.failures > 0)
+        if self._pending_play:
+            for track in snap.tracks:
+                if track.path == self._pending_play:
+                    self._pending_play = None
+                    self.play(track)
+                    break
+
+    def _busy(self, busy: bool) -> None:
+        for act in (self.rescan_action, self.retrain_action, self.both_action):
+            act.setEnabled(not busy)
+
+    # -- drag and drop -----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            # Let the drop finish before starting work.
+            QTimer.singleShot(0, lambda: self.add_paths(paths))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.player.shutdown()
+        self.runner.shutdown()
+        super().closeEvent(event)

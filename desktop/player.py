@@ -1,0 +1,130 @@
+"""``Player``: QMediaPlayer + QAudioOutput behind a small, track-aware API."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+
+from engine.tracks import Track
+
+
+class Player(QObject):
+    """Plays one track at a time and reports what happens in track terms.
+
+    Signals
+    -------
+    track_changed(Track)
+        A new track started loading.
+    playing_changed(bool)
+    position_changed(int), duration_changed(int)
+        Milliseconds.
+    ended(Track)
+        The track played to its end (not emitted for a skip or a stop).
+    failed(Track, str)
+        The track cannot be played; the message is for the user.
+    """
+
+    track_changed = Signal(object)
+    playing_changed = Signal(bool)
+    position_changed = Signal("qlonglong")
+    duration_changed = Signal("qlonglong")
+    ended = Signal(object)
+    failed = Signal(object, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._player = QMediaPlayer(self)
+        self._audio = QAudioOutput(self)
+        self._player.setAudioOutput(self._audio)
+        self._track: Track | None = None
+        self._reported = False  # one failure report per track, whichever signal comes first
+        self._player.positionChanged.connect(self.position_changed)
+        self._player.durationChanged.connect(self.duration_changed)
+        self._player.playbackStateChanged.connect(self._on_state)
+        self._player.mediaStatusChanged.connect(self._on_status)
+        self._player.errorOccurred.connect(self._on_error)
+        # Follow the system's default output when devices come and go.
+        self._devices = QMediaDevices(self)
+        self._devices.audioOutputsChanged.connect(self._on_outputs_changed)
+
+    @property
+    def track(self) -> Track | None:
+        return self._track
+
+    @property
+    def playing(self) -> bool:
+        return self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    def play(self, track: Track) -> None:
+        """Start ``track`` from the beginning."""
+        self._track = track
+        self._reported = False
+        self.track_changed.emit(track)
+        if not os.path.exists(track.path):
+            # Let the caller finish reacting to track_changed before moving on.
+            QTimer.singleShot(0, lambda: self._fail(track, "the file is gone from disk"))
+            return
+        self._player.setSource(QUrl.fromLocalFile(track.path))
+        self._player.play()
+
+    def toggle(self) -> None:
+        if self._track is None:
+            return
+        if self.playing:
+            self._player.pause()
+        else:
+            self._player.play()
+
+    def stop(self) -> None:
+        self._player.stop()
+        self._player.setSource(QUrl())  # releasing the source first avoids an FFmpeg race
+        self._track = None
+
+    def seek(self, ms: int) -> None:
+        self._player.setPosition(max(0, ms))
+
+    def position(self) -> int:
+        return int(self._player.position())
+
+    def duration(self) -> int:
+        return int(self._player.duration())
+
+    def volume(self) -> int:
+        return round(self._audio.volume() * 100)
+
+    def set_volume(self, percent: int) -> None:
+        self._audio.setVolume(max(0, min(100, percent)) / 100)
+
+    def muted(self) -> bool:
+        return self._audio.isMuted()
+
+    def set_muted(self, muted: bool) -> None:
+        self._audio.setMuted(muted)
+
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        self.playing_changed.emit(state == QMediaPlayer.PlaybackState.PlayingState)
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and self._track is not None:
+            self.ended.emit(self._track)
+        elif status == QMediaPlayer.MediaStatus.InvalidMedia and self._track is not None:
+            self._fail(self._track, "the file cannot be played")
+
+    def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
+        if error != QMediaPlayer.Error.NoError and self._track is not None:
+            self._fail(self._track, message or "playback error")
+
+    def _fail(self, track: Track, message: str) -> None:
+        if track is self._track and not self._reported:
+            self._reported = True
+            self.failed.emit(track, message)
+
+    def _on_outputs_changed(self) -> None:
+        self._audio.setDevice(QMediaDevices.defaultAudioOutput())
+
+    def shutdown(self) -> None:
+        """Release the media before the window goes away."""
+        self._player.stop()
+        self._player.setSource(QUrl())

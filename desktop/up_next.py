@@ -1,0 +1,86 @@
+"""The "Up next" dock: the five songs that sound most like the one playing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.tracks import Recommendation, Track
+
+
+def similarity_percent(distance: float, scale: float) -> int:
+    """A friendly 0–100 figure: 100 for identical, 50 at the library's typical distance."""
+    return round(100 * scale / (scale + max(distance, 0.0)))
+
+
+class UpNextPanel(QDockWidget):
+    """Shows suggestions with a similarity figure and a reason; double-click plays."""
+
+    play_requested = Signal(object)  # Track
+    radio_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Up next", parent)
+        self.setObjectName("up-next")
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.status = QLabel("Play a song to see the five that sound most like it.")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("up-next-status")
+        self.list = QListWidget()
+        self.list.setObjectName("up-next-list")
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(3)
+        self.radio = QCheckBox("Radio: keep playing similar songs")
+        self.radio.setChecked(True)
+        self.radio.setToolTip("When a song ends, play the first song of this list next")
+        layout.addWidget(self.status)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.radio)
+        self.setWidget(body)
+        self._tracks: list[Track] = []
+        self.list.itemActivated.connect(self._activated)
+        self.radio.toggled.connect(self.radio_toggled)
+
+    @property
+    def tracks(self) -> list[Track]:
+        return list(self._tracks)
+
+    def show_waiting(self, message: str) -> None:
+        self._tracks = []
+        self.list.clear()
+        self.status.setText(message)
+
+    def show_recommendations(
+        self, seed: Track, recs: Sequence[Recommendation], scale: float
+    ) -> None:
+        self._tracks = [r.track for r in recs]
+        self.list.clear()
+        if not recs:
+            self.status.setText("Nothing similar left to suggest right now.")
+            return
+        self.status.setText(f"Sounds like “{seed.title}”")
+        for rec in recs:
+            t = rec.track
+            pct = similarity_percent(rec.distance, scale)
+            item = QListWidgetItem(
+                f"{t.title}\n{t.artist or 'Unknown artist'} · {pct}% · {rec.reason}"
+            )
+            item.setToolTip(f"{t.path}\ndistance {rec.distance:.2f}")
+            item.setData(Qt.ItemDataRole.UserRole, t)
+            self.list.addItem(item)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.play_requested.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -1,0 +1,81 @@
+"""Run engine work off the GUI thread.
+
+A :class:`Task` is a QObject moved to its own QThread. It runs a plain Python
+callable: if the callable returns a generator of ``Progress`` (an engine batch
+step) the task drives it, re-emitting progress, and checks a thread-safe
+:class:`~engine.progress.CancelToken` between items (a queued "cancel" slot would
+never run while ``run()`` loops). ``finished`` is always emitted; ``succeeded``
+is never emitted after a cancel or an error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.progress import CancelToken, Progress
+
+
+class Task(QObject):
+    """One piece of engine work on a dedicated thread."""
+
+    progress = Signal(int, int, str)  # done, total, message
+    partial = Signal(object)  # anything else a batch step yields (e.g. a library snapshot)
+    succeeded = Signal(object)  # the result (a batch step's report)
+    failed = Signal(str)  # a user-facing message
+    finished = Signal()
+
+    def __init__(self, fn: Callable[[CancelToken], Any], name: str = "") -> None:
+        super().__init__()
+        self.fn = fn
+        self.name = name
+        self.token = CancelToken()
+        self.thread = QThread()
+        self.thread.setObjectName(name or "engine-task")
+        self.moveToThread(self.thread)
+        self.thread.started.connect(self.run)
+        self.finished.connect(self.thread.quit)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.token.cancelled
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self.token)
+            if inspect.isgenerator(result):
+                result = self._drive(result)
+            if not self.token.cancelled:
+                self.succeeded.emit(result)
+        except Exception as exc:  # report, never take the GUI down
+            if not self.token.cancelled:
+                message = str(exc) or type(exc).__name__
+                traceback.print_exc()
+                self.failed.emit(message)
+        finally:
+            self.finished.emit()
+
+    def _drive(self, steps: Any) -> Any:
+        while True:
+            if self.token.cancelled:
+                steps.close()  # runs the step's own clean-up (e.g. saving finished work)
+                return None
+            try:
+                p = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(p, Progress):
+                self.progress.emit(p.done, p.total, p.message)
+            else:
+                self.partial.emit(p)
