@@ -73,7 +73,6 @@ def library_job(
         areport = yield from relay(library.analyze(token))
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
-        yield snapshot()
     if train and not token.cancelled:
         analysed = library.store.counts(FEATURE_VERSION)["analysed"]
         if analysed >= 2 and (changed or library.model_card() is None or not scan):
@@ -82,6 +81,7 @@ def library_job(
                 summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")
         elif analysed < 2:
             summary.append("Model: needs at least 2 analysed tracks")
+    yield snapshot()
     return "; ".join(summary)
 
 

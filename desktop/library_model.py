@@ -176,6 +176,10 @@ class TrackFilterProxy(QSortFilterProxyModel):
 
     def _recompute(self) -> None:
         words = self._text.casefold().split()
+        # Qt 6.10 replaced invalidateRowsFilter() with a begin/end pair around the change.
+        modern = hasattr(self, "beginFilterChange")
+        if modern:
+            self.beginFilterChange()
         if not words:
             self._mask = None
         else:
@@ -186,7 +190,10 @@ class TrackFilterProxy(QSortFilterProxyModel):
                     for t in self.source().tracks()
                 )
             )
-        self.invalidateRowsFilter()
+        if modern:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, row: int, parent: AnyIndex) -> bool:
         mask = self._mask

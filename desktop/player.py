@@ -9,6 +9,9 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
 from engine.tracks import Track
 
+#: A "playing" track whose position has not moved for this long is treated as unplayable.
+STALL_SECONDS = 4
+
 
 class Player(QObject):
     """Plays one track at a time and reports what happens in track terms.
@@ -45,6 +48,12 @@ class Player(QObject):
         self._player.playbackStateChanged.connect(self._on_state)
         self._player.mediaStatusChanged.connect(self._on_status)
         self._player.errorOccurred.connect(self._on_error)
+        # A damaged file can "play" without ever advancing: watch for that.
+        self._watchdog = QTimer(self)
+        self._watchdog.setInterval(1000)
+        self._watchdog.timeout.connect(self._check_progress)
+        self._last_position = -1
+        self._stuck_seconds = 0
         # Follow the system's default output when devices come and go.
         self._devices = QMediaDevices(self)
         self._devices.audioOutputsChanged.connect(self._on_outputs_changed)
@@ -104,11 +113,31 @@ class Player(QObject):
         self._audio.setMuted(muted)
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
-        self.playing_changed.emit(state == QMediaPlayer.PlaybackState.PlayingState)
+        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        self._stuck_seconds = 0
+        self._last_position = -1
+        if playing:
+            self._watchdog.start()
+        else:
+            self._watchdog.stop()
+        self.playing_changed.emit(playing)
+
+    def _check_progress(self) -> None:
+        position = self._player.position()
+        self._stuck_seconds = self._stuck_seconds + 1 if position == self._last_position else 0
+        self._last_position = position
+        if self._stuck_seconds >= STALL_SECONDS and self._track is not None:
+            self._player.stop()
+            self._fail(self._track, "playback does not advance (the file may be damaged)")
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status == QMediaPlayer.MediaStatus.EndOfMedia and self._track is not None:
             self.ended.emit(self._track)
+        elif status == QMediaPlayer.MediaStatus.LoadedMedia and self._track is not None:
+            # FFmpeg may "open" a damaged file as some video stream and buffer forever.
+            if not self._player.hasAudio():
+                self._player.stop()
+                self._fail(self._track, "the file has no playable audio")
         elif status == QMediaPlayer.MediaStatus.InvalidMedia and self._track is not None:
             self._fail(self._track, "the file cannot be played")
 

@@ -8,7 +8,6 @@ single-worker pool, so only the file that really crashes is recorded as failed.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.processes import lower_priority, spawn_context
 from engine.progress import CancelToken
 
 CRASH_REASON = "the decoder crashed on this file (worker process died)"
@@ -43,6 +43,7 @@ def default_workers() -> int:
 def _init_worker(log_path: str | None) -> None:
     # Analysis is parallel across processes; nested BLAS threads would only contend.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    lower_priority()
     if log_path:
         # Native decoders print warnings straight to file descriptor 2; keep them in
         # the log instead of scribbling over the progress bar.
@@ -69,7 +70,7 @@ def safe_call(fn: Callable[[str], np.ndarray], path: str) -> tuple[np.ndarray | 
 def _pool(workers: int, log_path: str | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=spawn_context(),
         initializer=_init_worker,
         initargs=(log_path,),
     )

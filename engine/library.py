@@ -27,6 +27,7 @@ from engine.progress import CancelToken, Progress
 from engine.scan import ScanReport
 from engine.store import Store, open_store
 from engine.tracks import Failure, Recommendation, Track
+from engine.training import train_in_process
 
 T = TypeVar("T")
 #: Analysis results are written in transactions of this many tracks.
@@ -152,7 +153,10 @@ class Library:
     def train(
         self, clusters: int | None = None, cancel: CancelToken | None = None
     ) -> Generator[Progress, None, dict[str, Any]]:
-        """Fit the scaler and KMeans on all analysed tracks and save the model."""
+        """Fit the model on all analysed tracks (in a worker process) and save it.
+
+        Returns the model card, or ``{}`` when cancelled.
+        """
         yield Progress(0, 3, "", "Loading features")
         ids, X = self.store.features(FEATURE_VERSION)
         if len(ids) < 2:
@@ -161,15 +165,14 @@ class Library:
             )
         if clusters is not None and clusters < 1:
             raise LibraryError("the number of clusters must be at least 1")
-        yield Progress(1, 3, "", f"Clustering {len(ids)} tracks")
         try:
-            model = SimilarityModel(clusters).fit(X)
+            card = yield from train_in_process(X, clusters, self.models_path, cancel)
+            if card is None:
+                return {}
+            yield Progress(2, 3, "", "Loading the new model")
+            model, card = load_model(self.models_path)
         except ModelError as exc:
             raise LibraryError(str(exc)) from exc
-        if cancel and cancel.cancelled:
-            return {}
-        yield Progress(2, 3, "", "Saving model")
-        card = model.save(self.models_path)
         self._model, self._card, self._index = model, card, None
         yield Progress(3, 3, "", "Trained")
         return card

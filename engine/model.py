@@ -58,7 +58,7 @@ def family_weights(weights: dict[str, float] | None = None) -> np.ndarray:
 
 
 class SimilarityModel:
-    """StandardScaler + family weights + KMeans over feature vectors.
+    """Standardisation + family weights + KMeans centroids over feature vectors.
 
     Parameters
     ----------
@@ -82,30 +82,36 @@ class SimilarityModel:
         self.random_state = random_state
 
     def fit(self, X: np.ndarray) -> SimilarityModel:
-        """Learn the scaler and the clusters from ``X`` (n_tracks, N_FEATURES)."""
+        """Learn the standardisation and the clusters from ``X`` (n_tracks, N_FEATURES).
+
+        Only numpy arrays are kept, so using (and unpickling) a trained model never
+        imports scikit-learn: the player's process stays light and responsive.
+        """
         from sklearn.cluster import KMeans
-        from sklearn.preprocessing import StandardScaler
 
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != N_FEATURES:
             raise ModelError(f"expected feature vectors of {N_FEATURES} values, got {X.shape}")
         if len(X) < 2:
             raise ModelError("at least 2 analysed tracks are needed to train a model")
-        k = self.n_clusters or default_clusters(len(X))
-        k = min(k, len(X))
-        self.scaler_ = StandardScaler().fit(X)
+        k = min(self.n_clusters or default_clusters(len(X)), len(X))
+        # StandardScaler's definition; a constant feature keeps scale 1 instead of 0.
+        self.mean_ = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+        scale = X.std(axis=0, dtype=np.float64)
+        self.scale_ = np.where(scale > 1e-12, scale, 1.0).astype(np.float32)
         self.weights_ = family_weights(self.weights)
         Z = self._embed(X)
-        self.kmeans_ = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit(Z)
+        kmeans = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit(Z)
+        self.centroids_ = np.ascontiguousarray(kmeans.cluster_centers_, dtype=np.float32)
         self.n_tracks_ = len(X)
         return self
 
     def _check(self) -> None:
-        if not hasattr(self, "kmeans_"):
+        if not hasattr(self, "centroids_"):
             raise ModelError("the model is not trained yet")
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
-        Z = self.scaler_.transform(np.asarray(X, dtype=np.float32)) * self.weights_
+        Z = (np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_ * self.weights_
         return np.ascontiguousarray(Z, dtype=np.float32)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -114,9 +120,9 @@ class SimilarityModel:
         return self._embed(X)
 
     @property
-    def centroids_(self) -> np.ndarray:
+    def k(self) -> int:
         self._check()
-        return np.asarray(self.kmeans_.cluster_centers_, dtype=np.float32)
+        return len(self.centroids_)
 
     # -- persistence ----------------------------------------------------------------
     def card(self, checksum: str) -> dict[str, Any]:
@@ -127,7 +133,7 @@ class SimilarityModel:
             "feature_version": FEATURE_VERSION,
             "n_features": N_FEATURES,
             "library_size": int(self.n_tracks_),
-            "k": int(self.kmeans_.n_clusters),
+            "k": self.k,
             "weights": self.weights or {},
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "python": platform.python_version(),
@@ -140,6 +146,8 @@ class SimilarityModel:
         import joblib
 
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(".*.tmp"):  # left by a save that was killed
+            stale.unlink(missing_ok=True)
         model_tmp = _temp_path(folder, MODEL_FILE)
         try:
             with open(model_tmp, "wb") as fh:

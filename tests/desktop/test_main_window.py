@@ -1,0 +1,187 @@
+"""The window as a user drives it: add music, play, watch up-next, radio, failures."""
+
+import shutil
+import time
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+
+from desktop.failures_dialog import FailuresDialog
+from desktop.main_window import MainWindow
+from engine.library import Library
+from tests.conftest import PER_STYLE, style_of
+
+pytestmark = pytest.mark.slow
+
+
+def open_window(qtbot, home) -> MainWindow:
+    window = MainWindow(Library(home))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)
+    return window
+
+
+def close_window(qtbot, window: MainWindow) -> None:
+    window.close()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20_000)
+    window.library.close()
+
+
+@pytest.fixture
+def trained_home(trained, tmp_path):
+    """A private copy of the session's trained library state."""
+    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
+    home = tmp_path / "home"
+    shutil.copytree(trained.home, home)
+    return home
+
+
+class Heartbeat:
+    """A 10 ms timer on the GUI thread; the longest gap between ticks is the worst stall."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+
+def test_first_launch_invites_to_add_music(qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path / "home")
+    assert window.view.currentIndex() == 0  # the empty state
+    assert not window.failed_button.isVisible()
+    assert "Play a song" in window.up_next.status.text()
+    close_window(qtbot, window)
+
+
+def test_adding_a_folder_fills_the_library_without_freezing_the_window(qtbot, tmp_path, music_dir):
+    music = tmp_path / "music"
+    for style in ("Pulse Techno", "Ambient Pads"):
+        shutil.copytree(music_dir / style, music / style)
+    (music / "broken.mp3").write_bytes(b"not really an mp3\n" * 100)
+
+    window = open_window(qtbot, tmp_path / "home")
+    beat = Heartbeat()
+    window.add_paths([str(music)])
+    assert window.jobs.busy and window.job_status.isVisible()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=180_000)
+    beat.timer.stop()
+
+    assert window.view.model.rowCount() == 2 * PER_STYLE
+    assert all(t.analysed for t in window.view.model.tracks())
+    assert window.library.model_card() is not None
+    assert window.failed_button.isVisible() and "1 failed" in window.failed_button.text()
+    assert not window.job_status.isVisible()
+    print(f"longest GUI-thread stall while scanning, analysing, training: {beat.longest:.3f} s")
+    assert beat.longest < 0.1, f"the window froze for {beat.longest:.3f} s"
+    close_window(qtbot, window)
+
+
+def test_playing_fills_up_next_and_radio_plays_the_nearest_song(qtbot, trained_home):
+    window = open_window(qtbot, trained_home)
+    assert window.view.model.rowCount() == 5 * PER_STYLE
+    seed = window.view.model.tracks()[0]
+    window.play(seed)
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    suggestions = window.up_next.tracks
+    assert seed.id not in {t.id for t in suggestions}
+    assert sum(style_of(t.path) == style_of(seed.path) for t in suggestions) >= 4
+    assert window.up_next.list.count() == 5
+    assert "%" in window.up_next.list.item(0).text()
+    assert window.now_playing.title.text() == seed.title
+
+    # playback really advances (offscreen, with no audio device)
+    qtbot.waitUntil(lambda: window.player.position() > 200, timeout=15_000)
+    assert window.player.playing
+
+    # the song ends: radio continues with the first suggestion, never repeating the seed
+    window.player.ended.emit(seed)
+    assert window.player.track.id == suggestions[0].id
+    qtbot.waitUntil(
+        lambda: (
+            len(window.up_next.tracks) == 5
+            and window.up_next.status.text().endswith(f"“{suggestions[0].title}”")
+        ),
+        timeout=30_000,
+    )
+    assert seed.id not in {t.id for t in window.up_next.tracks}
+
+    # radio off: library order instead
+    window.up_next.radio.setChecked(False)
+    after = window.view.track_after(window.player.track)
+    window.playback.next()
+    assert after is not None and window.player.track.id == after.id
+    close_window(qtbot, window)
+
+
+def test_keyboard_shortcuts(qtbot, trained_home):
+    window = open_window(qtbot, trained_home)
+    window.activateWindow()
+    QTest.keyClick(window, Qt.Key.Key_Space)  # nothing playing: starts the first song
+    assert window.player.track is not None
+    qtbot.waitUntil(lambda: window.player.playing, timeout=10_000)
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=10_000)
+    first = window.player.track
+    QTest.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert window.player.track.id != first.id
+    QTest.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    assert window.player.track.id == first.id
+    QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.view.search.hasFocus()
+    close_window(qtbot, window)
+
+
+def test_search_box_filters_the_table(qtbot, trained_home):
+    window = open_window(qtbot, trained_home)
+    window.view.search.setText("bell")
+    qtbot.waitUntil(lambda: window.view.proxy.rowCount() == PER_STYLE, timeout=3000)
+    close_window(qtbot, window)
+
+
+def test_unplayable_and_vanished_files_are_skipped_with_a_message(qtbot, tmp_path, music_dir):
+    music = tmp_path / "music"
+    shutil.copytree(music_dir / "Bell Minimal", music / "Bell Minimal")
+    home = tmp_path / "home"
+    library = Library(home)
+    from engine.library import run
+
+    run(library.scan([str(music)]))
+    library.close()
+    window = open_window(qtbot, home)
+    window.up_next.radio.setChecked(False)
+    tracks = window.view.model.tracks()
+    messages = []
+    window.playback.message.connect(messages.append)
+    gone = tracks[0]
+    (music / "Bell Minimal" / gone.path.split("/")[-1]).unlink()
+    window.play(gone)
+    qtbot.waitUntil(lambda: window.player.track.id != gone.id, timeout=10_000)
+    assert any("gone from disk" in m for m in messages)
+    assert window.player.track.id == window.view.track_after(gone).id
+
+    broken = tracks[2]
+    with open(broken.path, "wb") as fh:
+        fh.write(b"garbage" * 1000)
+    window.play(broken)
+    qtbot.waitUntil(lambda: window.player.track.id != broken.id, timeout=15_000)
+    assert any("Cannot play" in m and broken.title in m for m in messages)
+    close_window(qtbot, window)
+
+
+def test_failures_dialog_lists_reasons(qtbot):
+    from engine.tracks import Failure
+
+    dialog = FailuresDialog([Failure("/m/a.mp3", "scan", "empty file (0 bytes)")])
+    qtbot.addWidget(dialog)
+    assert dialog.tree.topLevelItemCount() == 1
+    assert dialog.tree.topLevelItem(0).text(2) == "empty file (0 bytes)"
