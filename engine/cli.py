@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 from collections.abc import Generator, Sequence
@@ -17,32 +19,44 @@ COMMANDS = ("scan", "analyze", "train", "recommend", "evaluate", "tracks", "stat
 
 
 class ProgressPrinter:
-    """A one-line progress bar on stderr (plain periodic lines when not a terminal)."""
+    """A one-line progress bar with an ETA on stderr; sparse plain lines when not a terminal."""
 
-    def __init__(self, stream: TextIO = sys.stderr, *, quiet: bool = False) -> None:
+    #: Steps shorter than this are not worth log lines when stderr is not a terminal.
+    MIN_LOGGED_TOTAL = 20
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
-        self.quiet = quiet
         self.tty = stream.isatty()
         self._last = 0.0
         self._step = -1
         self._width = 0
+        self._started: dict[str, float] = {}
 
-    def update(self, done: int, total: int, message: str) -> None:
-        if self.quiet:
-            return
+    def update(self, done: int, total: int, message: str, current: str = "") -> None:
         now = time.monotonic()
+        started = self._started.setdefault(message, now)
         if self.tty:
             if now - self._last < 0.1 and done != total:
                 return
+            columns = shutil.get_terminal_size((80, 24)).columns - 1
             if total:
-                filled = int(30 * done / total)
-                line = f"{message} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
+                eta = ""
+                if 0 < done < total and now - started > 2:
+                    eta = f" ~{_clock((now - started) / done * (total - done))} left"
+                head = f"{message} {done}/{total}{eta} "
+                bar_width = max(0, min(30, columns - len(head) - 2))
+                filled = bar_width * done // total
+                line = f"{head}[{'#' * filled}{'.' * (bar_width - filled)}]" if bar_width else head
             else:
                 line = message
+            if current and len(line) + 3 < columns:
+                name = os.path.basename(current)
+                line += " " + name[: columns - len(line) - 1]
+            line = line[:columns]
             self.stream.write("\r" + line.ljust(self._width))
             self._width = len(line)
             self.stream.flush()
-        elif total:
+        elif total >= self.MIN_LOGGED_TOTAL:
             step = 10 * done // total
             if step != self._step:  # one line per tenth, so logs stay short
                 self._step = step
@@ -50,11 +64,17 @@ class ProgressPrinter:
         self._last = now
 
     def close(self) -> None:
-        if self.tty and self._width and not self.quiet:
+        if self.tty and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
         self._width = 0
         self._step = -1
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def drive(steps: Generator[Any, None, T], printer: ProgressPrinter) -> T:
@@ -62,11 +82,22 @@ def drive(steps: Generator[Any, None, T], printer: ProgressPrinter) -> T:
     try:
         while True:
             p = next(steps)
-            printer.update(p.done, p.total, p.message)
+            printer.update(p.done, p.total, p.message, p.current)
     except StopIteration as stop:
         return stop.value
     finally:
         printer.close()
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,22 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", parents=[common], help="index folders and analyse new tracks")
     p.add_argument("folders", nargs="*", metavar="DIR", help="default: the library's folders")
     p.add_argument("--no-analyze", action="store_true", help="only read files and tags")
-    p.add_argument("--workers", type=int, metavar="N", help="analysis processes (default: cores)")
+    p.add_argument(
+        "--workers", type=positive_int, metavar="N", help="analysis processes (default: cores)"
+    )
 
     p = sub.add_parser("analyze", parents=[common], help="analyse tracks that need it")
-    p.add_argument("--workers", type=int, metavar="N", help="analysis processes (default: cores)")
+    p.add_argument(
+        "--workers", type=positive_int, metavar="N", help="analysis processes (default: cores)"
+    )
 
     p = sub.add_parser("train", parents=[common], help="train the similarity model")
-    p.add_argument("--clusters", type=int, metavar="K", help="clusters (default: from size)")
+    p.add_argument(
+        "--clusters", type=positive_int, metavar="K", help="clusters (default: from size)"
+    )
 
     p = sub.add_parser("recommend", parents=[common], help="the songs most like a track")
     p.add_argument("tracks", nargs="+", metavar="TRACK", help="a file path or a track id")
-    p.add_argument("-n", type=int, default=5, help="how many (default 5)")
+    p.add_argument("-n", type=positive_int, default=5, help="how many (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("evaluate", parents=[common], help="leave-one-out precision@k")
     p.add_argument("--label", choices=("genre", "artist", "album", "folder"), default="genre")
-    p.add_argument("-k", type=int, default=5, help="neighbours per query (default 5)")
+    p.add_argument("-k", type=positive_int, default=5, help="neighbours per query (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("tracks", parents=[common], help="list the library")
@@ -114,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="write a synthetic demo library")
     p.add_argument("folder", metavar="DIR")
-    p.add_argument("--per-style", type=int, default=8, metavar="N")
+    p.add_argument("--per-style", type=positive_int, default=8, metavar="N")
     p.add_argument("--seconds", type=float, default=30.0, metavar="S")
     return parser
 
@@ -125,6 +162,10 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return the process exit code (0 ok, 1 failure, 2 usage)."""
+    # Paths with undecodable bytes print as \udcXX escapes instead of crashing output.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     from engine.library import LibraryError
@@ -141,8 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"encore: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("encore: interrupted; finished work was saved", file=sys.stderr)
+        print("\nencore: interrupted; finished work was saved", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `encore tracks | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -158,13 +204,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         library.close()
 
 
-def _check_positive(name: str, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise UsageError(f"{name} must be at least 1")
-
-
 def _cmd_scan(library: Any, args: argparse.Namespace) -> int:
-    _check_positive("--workers", args.workers)
     folders = args.folders or library.folders()
     if not folders:
         raise UsageError("no folders given and the library has none yet: encore scan DIR…")
@@ -174,35 +214,32 @@ def _cmd_scan(library: Any, args: argparse.Namespace) -> int:
         print(f"encore: warning: folder not found: {folder}", file=sys.stderr)
     for problem in report.problems:
         print(f"encore: warning: cannot read folder {problem}", file=sys.stderr)
-    print(f"Scan: {report.summary()}", file=sys.stderr)
     if report.missing_folders and len(report.missing_folders) == len(folders):
         return 1
+    print(f"Scan: {report.summary()}")
     if not args.no_analyze:
         _cmd_analyze(library, args, printer)
     return 0
 
 
 def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) -> int:
-    _check_positive("--workers", args.workers)
     started = time.monotonic()
     report = drive(library.analyze(workers=args.workers), printer or ProgressPrinter())
     seconds = time.monotonic() - started
     rate = f" in {seconds:.1f} s" if report.analysed else ""
-    print(f"Analysis: {report.summary()}{rate}", file=sys.stderr)
+    print(f"Analysis: {report.summary()}{rate}")
     if report.failed:
-        print("  see `encore status` for the reasons", file=sys.stderr)
+        print("  see `encore status` for the reasons")
     return 0
 
 
 def _cmd_train(library: Any, args: argparse.Namespace) -> int:
-    _check_positive("--clusters", args.clusters)
     card = drive(library.train(args.clusters), ProgressPrinter())
     print(f"Trained on {card['library_size']} tracks with k={card['k']} clusters.")
     return 0
 
 
 def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
-    _check_positive("-n", args.n)
     queries = [library.resolve(t) for t in args.tracks]
     results = [(q, library.similar(q, args.n)) for q in queries]
     if args.json:
@@ -224,7 +261,6 @@ def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
-    _check_positive("-k", args.k)
     result = library.evaluate(args.label, args.k)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -290,7 +326,6 @@ def _cmd_status(library: Any, args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from engine.synth import make_library
 
-    _check_positive("--per-style", args.per_style)
     files = make_library(Path(args.folder), per_style=args.per_style, seconds=args.seconds)
     print(f"Wrote {len(files)} tracks to {args.folder}")
     return 0

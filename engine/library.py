@@ -200,6 +200,9 @@ class Library:
         path = os.path.abspath(os.path.expanduser(text))
         found = self.store.track_by_path(path)
         if found is None:
+            failure = next((f for f in self.store.failures() if f.path == path), None)
+            if failure is not None:
+                raise LibraryError(f"{text} could not be read: {failure.reason}")
             if os.path.exists(path):
                 raise LibraryError(f"not in the library: {text} (scan its folder first)")
             raise LibraryError(f"no such file or track id: {text}")

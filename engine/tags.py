@@ -59,7 +59,8 @@ def read_info(path: str, *, root: str | None = None) -> TrackInfo:
     except FileNotFoundError as exc:
         raise TagError("file not found (moved or deleted)") from exc
     except Exception as exc:  # mutagen raises many types for malformed files
-        raise TagError(f"unreadable or corrupt audio file: {_first_line(exc)}") from exc
+        reason = _first_line(exc).replace(repr(path), "the file").replace(path, "the file")
+        raise TagError(f"unreadable or corrupt audio file: {reason}") from exc
     if audio is None:
         raise TagError("not a recognised audio file")
 
@@ -109,9 +110,14 @@ def _leading_int(text: str, digits: int = 3) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _readable(name: str) -> str:
+    """A file or folder name as text: undecodable bytes become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _fill_from_names(info: TrackInfo, root: str | None) -> None:
     path = Path(info.path)
-    stem = path.stem.replace("_", " ").strip()
+    stem = _readable(path.stem).replace("_", " ").strip()
     match = _LEADING_NUMBER.match(stem)
     if match:
         if info.tracknumber is None:
@@ -121,11 +127,11 @@ def _fill_from_names(info: TrackInfo, root: str | None) -> None:
         artist, _, rest = stem.partition(" - ")
         info.artist, stem = artist.strip(), rest.strip()
     if not info.title:
-        info.title = stem or path.name
+        info.title = stem or _readable(path.name)
     folders: list[str] = []
     if root is not None:
         try:
-            folders = list(path.parent.relative_to(root).parts)
+            folders = [_readable(p) for p in path.parent.relative_to(root).parts]
         except ValueError:
             folders = []
     if not info.album and folders:

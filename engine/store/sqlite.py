@@ -69,6 +69,24 @@ _TRACK_COLUMNS = (
 )
 
 
+def _db_path(path: str) -> str | bytes:
+    """A path as SQLite can store it.
+
+    File names on Linux are bytes; Python keeps undecodable ones as lone
+    surrogates, which SQLite's UTF-8 text cannot hold. Those are stored as the
+    raw bytes (a BLOB) instead, so every file can be in the library.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
+
+
+def _py_path(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
 class SQLiteStore(Store):
     """SQLite store at ``path`` (created and migrated on open)."""
 
@@ -135,20 +153,21 @@ class SQLiteStore(Store):
 
     def _row_track(self, row: sqlite3.Row) -> Track:
         data = dict(row)
+        data["path"] = _py_path(data["path"])
         data["analysed"] = data.pop("fversion") == self._feature_version
         return track_from_row(data)
 
     # -- folders and settings -------------------------------------------------
     def folders(self) -> list[str]:
         rows = self._con().execute("SELECT path FROM folders ORDER BY added_at, path")
-        return [r[0] for r in rows]
+        return [_py_path(r[0]) for r in rows]
 
     def add_folders(self, folders: Iterable[str]) -> None:
         now = time.time()
         with self._tx() as tx:
             tx.executemany(
                 "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
-                [(f, now) for f in folders],
+                [(_db_path(f), now) for f in folders],
             )
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -181,24 +200,28 @@ class SQLiteStore(Store):
     def track_by_path(self, path: str) -> Track | None:
         row = (
             self._con()
-            .execute(f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE path = ?", (path,))
+            .execute(f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE path = ?", (_db_path(path),))
             .fetchone()
         )
         return self._row_track(row) if row else None
 
     def file_states(self) -> dict[str, tuple[int, float]]:
         con = self._con()
-        states = {r[0]: (r[1], r[2]) for r in con.execute("SELECT path, size, mtime FROM tracks")}
+        states = {
+            _py_path(r[0]): (r[1], r[2])
+            for r in con.execute("SELECT path, size, mtime FROM tracks")
+        }
         for r in con.execute("SELECT path, size, mtime FROM scan_failures"):
-            states.setdefault(r[0], (r[1], r[2]))
+            states.setdefault(_py_path(r[0]), (r[1], r[2]))
         return states
 
     def upsert_tracks(self, infos: Sequence[TrackInfo]) -> None:
         now = time.time()
         with self._tx() as tx:
             for info in infos:
+                path = _db_path(info.path)
                 old = tx.execute(
-                    "SELECT id, size, mtime FROM tracks WHERE path = ?", (info.path,)
+                    "SELECT id, size, mtime FROM tracks WHERE path = ?", (path,)
                 ).fetchone()
                 values = (
                     info.size,
@@ -217,7 +240,7 @@ class SQLiteStore(Store):
                         "INSERT INTO tracks(path, size, mtime, title, artist, album, albumartist,"
                         " genre, tracknumber, year, duration, added_at)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (info.path, *values, now),
+                        (path, *values, now),
                     )
                     continue
                 changed = (old["size"], old["mtime"]) != (info.size, info.mtime)
@@ -230,12 +253,14 @@ class SQLiteStore(Store):
                 )
                 if changed:
                     tx.execute("DELETE FROM features WHERE track_id = ?", (old["id"],))
-            tx.executemany("DELETE FROM scan_failures WHERE path = ?", [(i.path,) for i in infos])
+            tx.executemany(
+                "DELETE FROM scan_failures WHERE path = ?", [(_db_path(i.path),) for i in infos]
+            )
 
     def remove_paths(self, paths: Iterable[str]) -> int:
         removed = 0
         with self._tx() as tx:
-            for path in paths:
+            for path in map(_db_path, paths):
                 removed += tx.execute("DELETE FROM tracks WHERE path = ?", (path,)).rowcount
                 tx.execute("DELETE FROM scan_failures WHERE path = ?", (path,))
         return removed
@@ -245,24 +270,25 @@ class SQLiteStore(Store):
         now = time.time()
         with self._tx() as tx:
             for f in failures:
+                path = _db_path(f.path)
                 # A file that became unreadable is no longer a playable track.
-                tx.execute("DELETE FROM tracks WHERE path = ?", (f.path,))
+                tx.execute("DELETE FROM tracks WHERE path = ?", (path,))
                 tx.execute(
                     "INSERT OR REPLACE INTO scan_failures(path, size, mtime, reason, at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (f.path, f.size, f.mtime, f.reason, now),
+                    (path, f.size, f.mtime, f.reason, now),
                 )
 
     def failures(self) -> list[Failure]:
         con = self._con()
         out = [
-            Failure(r[0], "scan", r[3], r[1], r[2])
+            Failure(_py_path(r[0]), "scan", r[3], r[1], r[2])
             for r in con.execute(
                 "SELECT path, size, mtime, reason FROM scan_failures ORDER BY path"
             )
         ]
         out += [
-            Failure(r[0], "analyze", r[3], r[1], r[2])
+            Failure(_py_path(r[0]), "analyze", r[3], r[1], r[2])
             for r in con.execute(
                 "SELECT path, size, mtime, error FROM tracks WHERE error != '' ORDER BY path"
             )
@@ -277,7 +303,7 @@ class SQLiteStore(Store):
             " WHERE f.track_id IS NULL AND t.error = '' ORDER BY t.id",
             (version,),
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], _py_path(r[1])) for r in rows]
 
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
         now = time.time()

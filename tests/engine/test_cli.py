@@ -28,8 +28,8 @@ def encore(home: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 def test_scan_train_recommend_evaluate_end_to_end(tmp_path, music_dir):
     home = tmp_path / "home"
     scanned = encore(home, "scan", str(music_dir))
-    assert f"{5 * PER_STYLE} added" in scanned.stderr
-    assert f"{5 * PER_STYLE} analysed, 0 failed" in scanned.stderr
+    assert f"{5 * PER_STYLE} added" in scanned.stdout
+    assert f"{5 * PER_STYLE} analysed, 0 failed" in scanned.stdout
     assert "Trained on" in encore(home, "train").stdout
 
     tracks = json.loads(encore(home, "tracks", "--json").stdout)
@@ -81,7 +81,8 @@ def test_user_mistakes_are_one_clear_line_and_an_exit_code(tmp_path):
         (("scan",), 2, "no folders given"),
         (("recommend",), 2, "required"),
         (("evaluate", "--label", "mood"), 2, "invalid choice"),
-        (("train", "--clusters", "0"), 2, "at least 1"),
+        (("train", "--clusters", "0"), 2, "encore train: error: argument --clusters: must be"),
+        (("recommend", "1", "-n", "x"), 2, "not a whole number"),
         (("frobnicate",), 2, "invalid choice"),
     ]
     for args, code, message in cases:
@@ -110,3 +111,15 @@ def test_encore_home_environment_variable_selects_the_state_folder(tmp_path):
     ).stdout
     assert json.loads(out)["home"] == str(tmp_path / "via-env")
     assert (tmp_path / "via-env" / "library.sqlite3").exists()
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "--home", str(home), "status"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # like `encore status | head -0`
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err

@@ -189,3 +189,23 @@ def test_train_needs_analysed_tracks(tmp_path):
         run(library.train())
     with pytest.raises(LibraryError, match="no trained model"):
         library.index()
+
+
+def test_file_names_that_are_not_utf8_are_indexed_like_any_other(tmp_path, music_dir):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    source = tmp_path / "untagged.wav"
+    sf.write(source, render("Bell Minimal", 5, seconds=3), 22050)
+    odd = os.fsdecode(os.fsencode(str(folder)) + b"/latin1_\xe9t\xe9.wav")
+    shutil.copy(source, odd)
+    shutil.copy(source, folder / "plain.wav")
+    library = Library(tmp_path / "home")
+    report = run(library.scan([str(folder)]))
+    assert (report.added, report.failed) == (2, 0)
+    track = library.store.track_by_path(odd)
+    assert track is not None and track.path == odd and track.title == "latin1 \ufffdt\ufffd"
+    run(library.analyze())
+    assert library.store.track_by_path(odd).analysed
+    os.remove(odd)
+    assert run(library.scan()).removed == 1
+    library.close()
