@@ -72,8 +72,7 @@ class Player(QObject):
         self._reported = False
         self.track_changed.emit(track)
         if not os.path.exists(track.path):
-            # Let the caller finish reacting to track_changed before moving on.
-            QTimer.singleShot(0, lambda: self._fail(track, "the file is gone from disk"))
+            self._fail(track, "the file is gone from disk")
             return
         self._player.setSource(QUrl.fromLocalFile(track.path))
         self._player.play()
@@ -88,7 +87,6 @@ class Player(QObject):
 
     def stop(self) -> None:
         self._player.stop()
-        self._player.setSource(QUrl())  # releasing the source first avoids an FFmpeg race
         self._track = None
 
     def seek(self, ms: int) -> None:
@@ -127,17 +125,17 @@ class Player(QObject):
         self._stuck_seconds = self._stuck_seconds + 1 if position == self._last_position else 0
         self._last_position = position
         if self._stuck_seconds >= STALL_SECONDS and self._track is not None:
-            self._player.stop()
             self._fail(self._track, "playback does not advance (the file may be damaged)")
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status == QMediaPlayer.MediaStatus.EndOfMedia and self._track is not None:
-            self.ended.emit(self._track)
-        elif status == QMediaPlayer.MediaStatus.LoadedMedia and self._track is not None:
+        track = self._track
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and track is not None:
+            # Never start the next source from inside the player's own signal.
+            QTimer.singleShot(0, lambda: self._track is track and self.ended.emit(track))
+        elif status == QMediaPlayer.MediaStatus.LoadedMedia and track is not None:
             # FFmpeg may "open" a damaged file as some video stream and buffer forever.
             if not self._player.hasAudio():
-                self._player.stop()
-                self._fail(self._track, "the file has no playable audio")
+                self._fail(track, "the file has no playable audio")
         elif status == QMediaPlayer.MediaStatus.InvalidMedia and self._track is not None:
             self._fail(self._track, "the file cannot be played")
 
@@ -146,9 +144,18 @@ class Player(QObject):
             self._fail(self._track, message or "playback error")
 
     def _fail(self, track: Track, message: str) -> None:
-        if track is self._track and not self._reported:
-            self._reported = True
-            self.failed.emit(track, message)
+        """Report once per track, from the event loop rather than inside Qt's signal."""
+        if track is not self._track or self._reported:
+            return
+        self._reported = True
+        self._watchdog.stop()
+
+        def report() -> None:
+            if track is self._track:
+                self._player.stop()
+                self.failed.emit(track, message)
+
+        QTimer.singleShot(0, report)
 
     def _on_outputs_changed(self) -> None:
         self._audio.setDevice(QMediaDevices.defaultAudioOutput())

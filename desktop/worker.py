@@ -38,7 +38,6 @@ class Task(QObject):
         self.thread.setObjectName(name or "engine-task")
         self.moveToThread(self.thread)
         self.thread.started.connect(self.run)
-        self.finished.connect(self.thread.quit)
 
     def start(self) -> None:
         self.thread.start()
@@ -65,6 +64,9 @@ class Task(QObject):
                 self.failed.emit(message)
         finally:
             self.finished.emit()
+            # Quit from inside the thread: a queued quit() would wait for the GUI thread,
+            # which may itself be blocked waiting for this thread (e.g. while closing).
+            self.thread.quit()
 
     def _drive(self, steps: Any) -> Any:
         while True:

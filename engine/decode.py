@@ -1,14 +1,15 @@
-"""Decode audio files to mono float32 at the analysis rate.
+"""Decode audio files to mono float32 at the analysis rate, as a stream of chunks.
 
 soundfile (libsndfile: wav, flac, mp3, ogg/vorbis, opus) is tried first;
 PyAV (FFmpeg: m4a/aac and anything else QMediaPlayer can play) is the
 fallback. Audio is read in blocks, down-mixed and resampled with soxr as it
-streams, so no float64 copy of a whole track is ever held.
+streams, so no copy of a whole track is needed (and never a float64 one).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import soxr
@@ -24,13 +25,6 @@ class DecodeError(Exception):
 def load_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> np.ndarray:
     """Decode ``path`` to mono float32 samples at ``sr`` Hz.
 
-    Parameters
-    ----------
-    path
-        An audio file.
-    sr
-        Target sample rate in Hz.
-
     Returns
     -------
     numpy.ndarray, shape (n_samples,), dtype float32
@@ -39,6 +33,19 @@ def load_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> np.ndarray:
     ------
     DecodeError
         When neither decoder can read any samples from the file.
+    """
+    return np.concatenate(list(iter_mono(path, sr=sr)))
+
+
+def iter_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> Iterator[np.ndarray]:
+    """Yield consecutive chunks of ``path`` as mono float32 at ``sr`` Hz.
+
+    A file that is damaged part-way ends early with what could be decoded.
+
+    Raises
+    ------
+    DecodeError
+        Before the first chunk, when the file cannot be opened or holds no audio.
     """
     path = os.fspath(path)
     try:
@@ -50,26 +57,31 @@ def load_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> np.ndarray:
     if size == 0:
         raise DecodeError("empty file (0 bytes)")
     try:
-        y = _load_soundfile(path, sr)
+        chunks = _soundfile_chunks(path, sr)
     except PermissionError as exc:
         raise DecodeError("permission denied") from exc
     except FileNotFoundError as exc:
         raise DecodeError("file not found (moved or deleted)") from exc
     except Exception as first:  # libsndfile reports every format problem as its own error
         try:
-            y = _load_av(path, sr)
+            chunks = _av_chunks(path, sr)
         except Exception as second:
-            raise DecodeError(_describe(first, second)) from second
-    if y.size == 0:
+            raise DecodeError(_describe(first, second, path)) from second
+    produced = 0
+    for chunk in chunks:
+        if chunk.size:
+            produced += chunk.size
+            if not np.isfinite(chunk).all():
+                chunk = np.nan_to_num(chunk, nan=0.0, posinf=0.0, neginf=0.0)
+            yield chunk
+    if produced == 0:
         raise DecodeError("no audio samples could be decoded")
-    if not np.isfinite(y).all():
-        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
-    return y
 
 
-def _describe(first: Exception, second: Exception) -> str:
+def _describe(first: Exception, second: Exception, path: str) -> str:
     text = str(second).strip() or str(first).strip() or type(second).__name__
-    return f"not decodable audio: {text.splitlines()[0]}"
+    text = text.splitlines()[0].replace(repr(path), "the file").replace(path, "the file")
+    return f"not decodable audio: {text}"
 
 
 def _resampler(in_rate: int, out_rate: int) -> soxr.ResampleStream | None:
@@ -78,41 +90,58 @@ def _resampler(in_rate: int, out_rate: int) -> soxr.ResampleStream | None:
     return soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
 
 
-def _load_soundfile(path: str, sr: int) -> np.ndarray:
+def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
+    """Open with libsndfile now (so format errors raise here), then stream."""
     import soundfile as sf
 
-    chunks: list[np.ndarray] = []
-    with sf.SoundFile(path) as f:
-        stream = _resampler(f.samplerate, sr)
-        while True:
-            block = f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-            last = len(block) < BLOCK_FRAMES
-            mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-            chunks.append(stream.resample_chunk(mono, last=last) if stream else mono.copy())
-            if last:
-                break
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    f = sf.SoundFile(path)
+
+    def chunks() -> Iterator[np.ndarray]:
+        with f:
+            stream = _resampler(f.samplerate, sr)
+            while True:
+                try:
+                    block = f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+                except Exception:  # damaged part-way: keep what was decoded
+                    block = np.zeros((0, max(1, f.channels)), np.float32)
+                last = len(block) < BLOCK_FRAMES
+                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                yield stream.resample_chunk(mono, last=last) if stream else mono.copy()
+                if last:
+                    return
+
+    return chunks()
 
 
-def _load_av(path: str, sr: int) -> np.ndarray:
+def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
+    """Open with FFmpeg now (so format errors raise here), then stream."""
     import av
 
-    chunks: list[np.ndarray] = []
-    with av.open(path) as container:
-        if not container.streams.audio:
-            raise DecodeError("the file has no audio stream")
-        audio = container.streams.audio[0]
-        rate = audio.codec_context.sample_rate or sr
-        # FFmpeg only converts to packed mono float here; soxr does the rate change.
-        to_mono = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        stream = _resampler(rate, sr)
-        for frame in container.decode(audio):
-            for out in to_mono.resample(frame):
-                mono = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                chunks.append(stream.resample_chunk(mono) if stream else mono)
-        for out in to_mono.resample(None):
-            mono = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-            chunks.append(stream.resample_chunk(mono) if stream else mono)
-        if stream:
-            chunks.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    container = av.open(path)
+    if not container.streams.audio:
+        container.close()
+        raise DecodeError("the file has no audio stream")
+    audio = container.streams.audio[0]
+
+    def chunks() -> Iterator[np.ndarray]:
+        with container:
+            rate = audio.codec_context.sample_rate or sr
+            # FFmpeg only converts to packed mono float here; soxr does the rate change.
+            to_mono = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            stream = _resampler(rate, sr)
+
+            def convert(frame: av.AudioFrame | None) -> Iterator[np.ndarray]:
+                for out in to_mono.resample(frame):
+                    mono = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    yield stream.resample_chunk(mono) if stream else mono
+
+            try:
+                for frame in container.decode(audio):
+                    yield from convert(frame)
+            except av.error.FFmpegError:
+                pass  # damaged part-way: keep what was decoded
+            yield from convert(None)
+            if stream:
+                yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
+
+    return chunks()

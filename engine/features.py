@@ -28,17 +28,20 @@ librosa is imported lazily so importing this module stays cheap.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import numpy as np
 
 #: Bump whenever :func:`extract` changes its output.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 SAMPLE_RATE = 22050
 N_FFT = 2048
 HOP = 512
 N_MFCC = 20
 N_MELS = 64
+#: STFT frames computed at once (about 24 s of audio): bounds memory for long tracks.
+BLOCK_FRAMES = 1024
 
 _CHROMA = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -82,55 +85,131 @@ def extract(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     -------
     numpy.ndarray, shape (N_FEATURES,), dtype float32
     """
+    return extract_stream([np.asarray(y, dtype=np.float32)], sr)
+
+
+def extract_stream(chunks: Iterable[np.ndarray], sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Compute the feature vector from consecutive chunks of one mono signal.
+
+    Only one block of STFT frames is held at a time, plus a few small values per
+    frame, so memory stays bounded however long the track is (about 60 MB of
+    per-frame values for an hour of audio). The result equals :func:`extract` on
+    the concatenated signal.
+    """
+    frames = _FrameFeatures(sr)
+    for chunk in chunks:
+        frames.push(np.asarray(chunk, dtype=np.float32))
+    return frames.finish()
+
+
+class _FrameFeatures:
+    """Per-frame features over a signal that arrives in pieces.
+
+    Frames are exactly those of a centred (zero-padded) STFT of the whole
+    signal: the buffer starts with ``N_FFT // 2`` zeros, full blocks of
+    :data:`BLOCK_FRAMES` frames are cut with ``center=False``, and the tail is
+    padded with ``N_FFT // 2`` zeros at the end.
+    """
+
+    def __init__(self, sr: int) -> None:
+        import librosa
+
+        self.sr = sr
+        self.mel_basis = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
+        self.buffer = np.zeros(N_FFT // 2, dtype=np.float32)
+        self.samples = 0
+        self.parts: dict[str, list[np.ndarray]] = {}
+
+    def push(self, chunk: np.ndarray) -> None:
+        self.samples += chunk.size
+        self.buffer = np.concatenate([self.buffer, chunk])
+        span = N_FFT + (BLOCK_FRAMES - 1) * HOP
+        while self.buffer.size >= span:
+            self._block(self.buffer[:span])
+            self.buffer = self.buffer[BLOCK_FRAMES * HOP :]
+
+    def _block(self, segment: np.ndarray) -> None:
+        import librosa
+
+        sr = self.sr
+        mag = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP, center=False))
+        power = mag**2
+        log_mel = librosa.power_to_db(self.mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+        framed = librosa.util.frame(segment, frame_length=N_FFT, hop_length=HOP)
+        values = {
+            "log_mel": log_mel,
+            "centroid": np.log(librosa.feature.spectral_centroid(S=mag, sr=sr)[0] + 1.0),
+            "bandwidth": np.log(librosa.feature.spectral_bandwidth(S=mag, sr=sr)[0] + 1.0),
+            "rolloff": np.log(librosa.feature.spectral_rolloff(S=mag, sr=sr)[0] + 1.0),
+            "flatness": 10 * np.log10(librosa.feature.spectral_flatness(S=mag)[0] + 1e-6),
+            "zcr": np.abs(np.diff(np.signbit(framed), axis=0)).mean(axis=0),
+            "contrast": librosa.feature.spectral_contrast(S=mag, sr=sr),
+            # tuning=0 skips a pitch-tracking pass that costs more than the rest together.
+            "chroma": librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0),
+            "rms_db": 20 * np.log10(librosa.feature.rms(S=mag, frame_length=N_FFT)[0] + 1e-5),
+        }
+        for key, value in values.items():
+            self.parts.setdefault(key, []).append(value.astype(np.float32, copy=False))
+
+    def finish(self) -> np.ndarray:
+        import librosa
+
+        tail = np.concatenate([self.buffer, np.zeros(N_FFT // 2, dtype=np.float32)])
+        if tail.size < N_FFT:
+            tail = np.pad(tail, (0, N_FFT - tail.size))
+        n_frames = 1 + (tail.size - N_FFT) // HOP
+        self._block(tail[: N_FFT + (n_frames - 1) * HOP])
+        f = {key: np.concatenate(parts, axis=-1) for key, parts in self.parts.items()}
+        sr = self.sr
+        mfcc = librosa.feature.mfcc(S=f["log_mel"], n_mfcc=N_MFCC)
+        onset = librosa.onset.onset_strength(S=f["log_mel"], sr=sr, hop_length=HOP)
+        tempo = _tempo(onset, sr)
+        onsets = librosa.onset.onset_detect(onset_envelope=onset, sr=sr, hop_length=HOP)
+        seconds = self.samples / sr
+        rms_db = f["rms_db"]
+        p10, p90 = np.percentile(rms_db, [10, 90])
+
+        def ms(a: np.ndarray) -> list[np.ndarray]:
+            return [np.atleast_1d(a.mean(axis=-1)), np.atleast_1d(a.std(axis=-1))]
+
+        parts = [
+            *ms(mfcc),
+            *[v for k in ("centroid", "bandwidth", "rolloff", "flatness", "zcr") for v in ms(f[k])],
+            *ms(f["contrast"]),
+            *ms(f["chroma"]),
+            np.array(
+                [
+                    np.log2(max(tempo, 1.0)),
+                    onset.mean(),
+                    onset.std(),
+                    _pulse_clarity(onset, sr),
+                    len(onsets) / max(seconds, 1e-3),
+                ]
+            ),
+            np.array([rms_db.mean(), rms_db.std(), p10, p90, p90 - p10]),
+        ]
+        vector = np.concatenate(parts).astype(np.float32)
+        return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _tempo(onset: np.ndarray, sr: int, chunk: int = 2048) -> float:
+    """librosa's global tempo estimate, with the tempogram averaged chunk by chunk.
+
+    librosa builds the whole (384 x frames, float64) tempogram at once: 160 MB
+    for 20 minutes. Its time average is all the estimate uses, so it is summed
+    over chunks of the onset envelope instead.
+    """
     import librosa
 
-    y = np.asarray(y, dtype=np.float32)
-    if y.size < N_FFT:  # shorter than one window: pad so every statistic is defined
-        y = np.pad(y, (0, N_FFT - y.size))
-    mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-    power = mag**2
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS)
-    log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
-
-    eps = 1e-6
-    centroid = np.log(librosa.feature.spectral_centroid(S=mag, sr=sr)[0] + 1.0)
-    bandwidth = np.log(librosa.feature.spectral_bandwidth(S=mag, sr=sr)[0] + 1.0)
-    rolloff = np.log(librosa.feature.spectral_rolloff(S=mag, sr=sr)[0] + 1.0)
-    flatness = 10 * np.log10(librosa.feature.spectral_flatness(S=mag)[0] + eps)
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
-    contrast = librosa.feature.spectral_contrast(S=mag, sr=sr)
-    # tuning=0 skips a pitch-tracking pass that costs more than the rest together.
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
-
-    onset = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP)
-    tempo = float(librosa.feature.tempo(onset_envelope=onset, sr=sr, hop_length=HOP)[0])
-    seconds = y.size / sr
-    onsets = librosa.onset.onset_detect(onset_envelope=onset, sr=sr, hop_length=HOP)
-    rms_db = 20 * np.log10(librosa.feature.rms(S=mag, frame_length=N_FFT)[0] + 1e-5)
-    p10, p90 = np.percentile(rms_db, [10, 90])
-
-    def ms(a: np.ndarray) -> list[np.ndarray]:
-        return [np.atleast_1d(a.mean(axis=-1)), np.atleast_1d(a.std(axis=-1))]
-
-    parts = [
-        *ms(mfcc),
-        *[v for a in (centroid, bandwidth, rolloff, flatness, zcr) for v in ms(a)],
-        *ms(contrast),
-        *ms(chroma),
-        np.array(
-            [
-                np.log2(max(tempo, 1.0)),
-                onset.mean(),
-                onset.std(),
-                _pulse_clarity(onset, sr),
-                len(onsets) / max(seconds, 1e-3),
-            ]
-        ),
-        np.array([rms_db.mean(), rms_db.std(), p10, p90, p90 - p10]),
-    ]
-    vector = np.concatenate(parts).astype(np.float32)
-    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
+    win = librosa.time_to_frames(8.0, sr=sr, hop_length=HOP).item()
+    total = np.zeros(win)
+    for start in range(0, len(onset), chunk):
+        part = onset[start : start + chunk]
+        tg = librosa.feature.tempogram(onset_envelope=part, sr=sr, hop_length=HOP, win_length=win)
+        total += tg.sum(axis=-1)
+    mean = (total / max(len(onset), 1))[:, None]
+    estimate = librosa.feature.tempo(tg=mean, sr=sr, hop_length=HOP, aggregate=None)
+    return float(estimate.reshape(-1)[0])
 
 
 def _pulse_clarity(onset: np.ndarray, sr: int) -> float:
@@ -148,7 +227,10 @@ def _pulse_clarity(onset: np.ndarray, sr: int) -> float:
 
 
 def analyze_file(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode ``path`` and extract its feature vector (raises ``DecodeError``)."""
-    from engine.decode import load_mono
+    """Decode ``path`` and extract its feature vector as the audio streams in.
 
-    return extract(load_mono(path, sr=SAMPLE_RATE), SAMPLE_RATE)
+    Raises ``DecodeError`` when the file yields no audio.
+    """
+    from engine.decode import iter_mono
+
+    return extract_stream(iter_mono(path, sr=SAMPLE_RATE), SAMPLE_RATE)

@@ -131,10 +131,11 @@ def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
         return
     import soundfile as sf
 
-    if ext == ".opus":
-        sf.write(path, y, sr, format="OGG", subtype="OPUS")
-    else:
-        sf.write(path, y, sr)
+    options = {"format": "OGG", "subtype": "OPUS"} if ext == ".opus" else {}
+    # Small writes: libsndfile's Vorbis encoder crashes on multi-minute single writes.
+    with sf.SoundFile(path, "w", samplerate=sr, channels=1, **options) as f:
+        for start in range(0, len(y), 1 << 16):
+            f.write(y[start : start + (1 << 16)])
 
 
 def _write_av(path: Path, y: np.ndarray, sr: int) -> None:
