@@ -306,14 +306,21 @@ def _cmd_status(library: Any, args: argparse.Namespace) -> int:
     print(f"Folders: {', '.join(status['folders']) or '(none yet)'}")
     print(
         f"Tracks: {status['tracks']}  analysed: {status['analysed']}  "
-        f"pending: {status['pending']}  failed: {status['failed']}"
+        f"pending: {status['pending']}  could not be analysed: {status['analysis_failed']}"
     )
+    print(f"Unreadable files (not in the library): {status['unreadable']}")
     card = status["model"]
     if card:
         print(
             f"Model: k={card.get('k')} trained on {card.get('library_size')} tracks "
             f"at {card.get('trained_at')} (feature version {card.get('feature_version')})"
         )
+        newer = status["analysed"] - int(card.get("library_size", 0))
+        if newer > 0:
+            print(
+                f"  {newer} track(s) were analysed after training: they are recommended "
+                "already; `encore train` folds them into the clusters"
+            )
     else:
         print("Model: none yet (run `encore train`)")
     if status["failures"]:

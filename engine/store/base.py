@@ -87,7 +87,8 @@ class Store(ABC):
 
     @abstractmethod
     def counts(self, version: int) -> dict[str, int]:
-        """``tracks``, ``analysed``, ``pending``, ``failed``."""
+        """``tracks``, ``analysed``, ``pending``, ``analysis_failed``, ``unreadable`` (files
+        that are not tracks) and ``failed`` (the last two together)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -351,5 +351,7 @@ class SQLiteStore(Store):
             "tracks": tracks,
             "analysed": analysed,
             "pending": tracks - analysed - errors,
+            "analysis_failed": errors,
+            "unreadable": scan_failed,
             "failed": errors + scan_failed,
         }

@@ -70,7 +70,14 @@ def test_features_round_trip_and_changes_trigger_reanalysis(store):
     assert store.pending_analysis(V) == [(a.id, "/m/a.mp3")]
     # a feature-version bump re-analyses every row
     assert len(store.pending_analysis(V + 1)) == 2
-    assert store.counts(V) == {"tracks": 2, "analysed": 1, "pending": 1, "failed": 0}
+    assert store.counts(V) == {
+        "tracks": 2,
+        "analysed": 1,
+        "pending": 1,
+        "analysis_failed": 0,
+        "unreadable": 0,
+        "failed": 0,
+    }
 
 
 def test_analysis_errors_are_kept_until_the_file_changes(store):
