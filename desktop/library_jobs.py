@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from desktop.library_model import SortKeys
 from desktop.tasks import TaskRunner
 from desktop.worker import Task
 from engine.features import FEATURE_VERSION
@@ -31,6 +32,7 @@ class Snapshot:
 
     tracks: list[Track]
     failures: int
+    keys: SortKeys  # built on the job's thread, so the GUI thread only swaps arrays
 
 
 def library_job(
@@ -47,7 +49,9 @@ def library_job(
     last = time.monotonic()
 
     def snapshot() -> Snapshot:
-        return Snapshot(library.tracks(), library.store.counts(FEATURE_VERSION)["failed"])
+        tracks = library.tracks()
+        failed = library.store.counts(FEATURE_VERSION)["failed"]
+        return Snapshot(tracks, failed, SortKeys.build(tracks))
 
     def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
         nonlocal last

@@ -1,16 +1,19 @@
-"""The library table: a QAbstractTableModel plus a filtering QSortFilterProxyModel.
+"""The library table: a QAbstractTableModel behind a QSortFilterProxyModel.
 
-Both are built for 100k rows. Qt's own proxy sorting calls back into Python for
-every comparison (seconds at 100k rows), so the source model sorts itself with
-precomputed keys and the proxy forwards ``sort()`` to it; the proxy only filters,
-from a mask computed in one pass per search.
+Built for 100k rows. Qt's proxy sorts and filters by calling back into Python
+for every comparison or row (seconds at 100k rows), so the source model does
+both itself with numpy over precomputed keys (:class:`SortKeys`, which a
+background job can build off the GUI thread); the proxy forwards ``sort()``
+and the search to it and adds no per-row Python calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -29,6 +32,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("duration", "Time"),
     ("analysed", "Analysed"),
 )
+TEXT_COLUMNS = ("title", "artist", "album", "genre")
 TrackRole = Qt.ItemDataRole.UserRole + 1
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -49,18 +53,55 @@ def _state(track: Track) -> str:
     return "failed" if track.error else "…"
 
 
+def _ranks(values: list[str]) -> np.ndarray:
+    """Rank of each string in case-insensitive order (equal strings share a rank)."""
+    folded = [v.casefold() for v in values]
+    order = {v: i for i, v in enumerate(sorted(set(folded)))}
+    return np.fromiter((order[v] for v in folded), dtype=np.int32, count=len(folded))
+
+
+@dataclass(frozen=True, slots=True)
+class SortKeys:
+    """Per-track sort and search keys, aligned with a track list."""
+
+    ranks: dict[str, np.ndarray]  # text column -> case-insensitive rank
+    empty: dict[str, np.ndarray]  # text column -> field is empty (sorts last)
+    duration: np.ndarray
+    state: np.ndarray
+    tracknumber: np.ndarray
+    haystack: list[str]  # casefolded "title artist album genre" for search
+
+    @classmethod
+    def build(cls, tracks: Sequence[Track]) -> SortKeys:
+        columns = {c: [getattr(t, c) for t in tracks] for c in TEXT_COLUMNS}
+        return cls(
+            ranks={c: _ranks(v) for c, v in columns.items()},
+            empty={c: np.fromiter((not x for x in v), bool, len(v)) for c, v in columns.items()},
+            duration=np.array([t.duration or 0.0 for t in tracks], dtype=np.float64),
+            state=np.array([2 * t.analysed + bool(t.error) for t in tracks], dtype=np.int8),
+            tracknumber=np.array([t.tracknumber or 0 for t in tracks], dtype=np.int32),
+            haystack=[f"{t.title}\n{t.artist}\n{t.album}\n{t.genre}".casefold() for t in tracks],
+        )
+
+
 class TrackTableModel(QAbstractTableModel):
-    """All library tracks, in the current sort order."""
+    """All library tracks; shows the ones matching the search, in the current sort order."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._tracks: list[Track] = []
-        self._row_of: dict[int, int] = {}
+        self._all: list[Track] = []
+        self._keys = SortKeys.build([])
+        self._pos: dict[int, int] = {}  # track id -> index in _all
+        self._order = np.zeros(0, dtype=np.int64)  # sorted indexes into _all
+        self._rows = np.zeros(0, dtype=np.int64)  # visible indexes into _all
+        self._row_of_pos = np.zeros(0, dtype=np.int64)  # index in _all -> row, or -1
+        self._mask: np.ndarray | None = None
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self._search = ""
 
     # -- Qt API -------------------------------------------------------------------------
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._tracks)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -68,7 +109,7 @@ class TrackTableModel(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        track = self._tracks[index.row()]
+        track = self._all[self._rows[index.row()]]
         key = COLUMNS[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "duration":
@@ -93,71 +134,102 @@ class TrackTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
-        if column < 0 or not self._tracks:
-            return
-        self.layoutAboutToBeChanged.emit()
-        self._apply_sort()
-        self.layoutChanged.emit()
-
-    # -- ours --------------------------------------------------------------------------
-    def _apply_sort(self) -> None:
-        column, order = self._sort
-        if column >= 0:
-            key = COLUMNS[column][0]
-            reverse = order == Qt.SortOrder.DescendingOrder
-            if key == "duration":
-                self._tracks.sort(key=lambda t: t.duration or 0.0, reverse=reverse)
-            elif key == "analysed":
-                self._tracks.sort(key=lambda t: (t.analysed, bool(t.error)), reverse=reverse)
-            else:
-                # artist/album sort falls back to album, track number, title, as players do
-                self._tracks.sort(
-                    key=lambda t: (
-                        getattr(t, key).casefold(),
-                        t.album.casefold(),
-                        t.tracknumber or 0,
-                        t.title.casefold(),
-                    ),
-                    reverse=reverse,
-                )
-        self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
-
-    def set_tracks(self, tracks: Sequence[Track]) -> None:
-        """Replace every row (keeps the current sort)."""
         self.beginResetModel()
-        self._tracks = list(tracks)
-        self._apply_sort()
+        self._order = self._sorted_order()
+        self._refresh_rows()
         self.endResetModel()
 
+    # -- ours --------------------------------------------------------------------------
+    def _sorted_order(self) -> np.ndarray:
+        column, order = self._sort
+        k = self._keys
+        n = len(self._all)
+        if column < 0 or n == 0:
+            return np.arange(n, dtype=np.int64)
+        key = COLUMNS[column][0]
+        if key == "duration":
+            result = np.argsort(k.duration, kind="stable")
+        elif key == "analysed":
+            result = np.argsort(k.state, kind="stable")
+        else:
+            # as players do: then album, track number, title; unknown values go last
+            result = np.lexsort(
+                (
+                    k.ranks["title"],
+                    k.tracknumber,
+                    k.ranks["album"],
+                    k.ranks[key],
+                    k.empty[key],
+                )
+            )
+        if order == Qt.SortOrder.DescendingOrder:
+            result = result[::-1]
+        return result.astype(np.int64, copy=False)
+
+    def _refresh_rows(self) -> None:
+        order = self._order
+        self._rows = order if self._mask is None else order[self._mask[order]]
+        self._row_of_pos = np.full(len(self._all), -1, dtype=np.int64)
+        self._row_of_pos[self._rows] = np.arange(len(self._rows))
+
+    def set_tracks(self, tracks: Sequence[Track], keys: SortKeys | None = None) -> None:
+        """Replace every row, keeping the sort and the search.
+
+        ``keys`` (from :meth:`SortKeys.build` on the same list) may be computed
+        on another thread so the GUI thread only swaps arrays.
+        """
+        self.beginResetModel()
+        self._all = list(tracks)
+        self._keys = keys if keys is not None else SortKeys.build(self._all)
+        self._pos = {t.id: i for i, t in enumerate(self._all)}
+        self._mask = self._match(self._search) if self._search else None
+        self._order = self._sorted_order()
+        self._refresh_rows()
+        self.endResetModel()
+
+    def set_search(self, text: str) -> None:
+        """Show only tracks where every word occurs in the title, artist, album or genre."""
+        self._search = text.strip()
+        self.beginResetModel()
+        self._mask = self._match(self._search) if self._search else None
+        self._refresh_rows()
+        self.endResetModel()
+
+    def _match(self, text: str) -> np.ndarray:
+        words = text.casefold().split()
+        hay = self._keys.haystack
+        return np.fromiter((all(w in h for w in words) for h in hay), bool, len(hay))
+
     def update_track(self, track: Track) -> None:
-        row = self._row_of.get(track.id)
-        if row is None:
+        pos = self._pos.get(track.id)
+        if pos is None:
             return
-        self._tracks[row] = track
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self._all[pos] = track
+        row = int(self._row_of_pos[pos])
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def track_at(self, row: int) -> Track:
-        return self._tracks[row]
+        return self._all[self._rows[row]]
 
     def row_of(self, track_id: int) -> int | None:
-        return self._row_of.get(track_id)
+        """The visible row of a track, or ``None`` when it is filtered out or unknown."""
+        pos = self._pos.get(track_id)
+        if pos is None:
+            return None
+        row = int(self._row_of_pos[pos])
+        return row if row >= 0 else None
 
     def tracks(self) -> list[Track]:
-        return list(self._tracks)
+        """All tracks (matching the search or not) in the current sort order."""
+        return [self._all[i] for i in self._order]
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
-    """Filters rows by words matched in title, artist, album and genre.
-
-    Every word of the search must occur (case-insensitively) in one of those
-    fields. The match mask is computed once per search; ``sort`` is delegated to
-    the source model (see the module docstring).
-    """
+    """The view's model: sorting and searching are delegated to :class:`TrackTableModel`."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._mask: bytearray | None = None
-        self._text = ""
         self.setDynamicSortFilter(False)
 
     def source(self) -> TrackTableModel:
@@ -165,39 +237,8 @@ class TrackFilterProxy(QSortFilterProxyModel):
         assert isinstance(model, TrackTableModel)
         return model
 
-    def setSourceModel(self, model: TrackTableModel) -> None:
-        super().setSourceModel(model)
-        model.modelReset.connect(self._recompute)
-        model.layoutChanged.connect(self._recompute)
-
     def set_search(self, text: str) -> None:
-        self._text = text.strip()
-        self._recompute()
-
-    def _recompute(self) -> None:
-        words = self._text.casefold().split()
-        # Qt 6.10 replaced invalidateRowsFilter() with a begin/end pair around the change.
-        modern = hasattr(self, "beginFilterChange")
-        if modern:
-            self.beginFilterChange()
-        if not words:
-            self._mask = None
-        else:
-            self._mask = bytearray(
-                all(w in hay for w in words)
-                for hay in (
-                    f"{t.title}\n{t.artist}\n{t.album}\n{t.genre}".casefold()
-                    for t in self.source().tracks()
-                )
-            )
-        if modern:
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.invalidateRowsFilter()
-
-    def filterAcceptsRow(self, row: int, parent: AnyIndex) -> bool:
-        mask = self._mask
-        return True if mask is None or row >= len(mask) else bool(mask[row])
+        self.source().set_search(text)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.source().sort(column, order)

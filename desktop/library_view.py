@@ -16,7 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.library_model import COLUMNS, TrackFilterProxy, TrackRole, TrackTableModel
+from desktop.library_model import (
+    COLUMNS,
+    SortKeys,
+    TrackFilterProxy,
+    TrackRole,
+    TrackTableModel,
+)
 from engine.tracks import Track
 
 #: Typing pauses this long (ms) before the table is filtered.
@@ -109,8 +115,8 @@ class LibraryView(QStackedWidget):
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.activated_track.connect(self.play_requested)
 
-    def set_tracks(self, tracks: list[Track]) -> None:
-        self.model.set_tracks(tracks)
+    def set_tracks(self, tracks: list[Track], keys: SortKeys | None = None) -> None:
+        self.model.set_tracks(tracks, keys)
         self.setCurrentIndex(1 if tracks else 0)
 
     def track_after(self, track: Track | None) -> Track | None:

@@ -68,7 +68,10 @@ class MainWindow(QMainWindow):
         self._connect()
         self.player.set_volume(80)
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
+        # Show the library at once, then catch up with changes made while Encore was closed.
         self.jobs.load()
+        if library.folders():
+            self.jobs.rescan()
 
     # -- set-up ------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -186,7 +189,7 @@ class MainWindow(QMainWindow):
         self.view.reveal(track)
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
-        self.view.set_tracks(snap.tracks)
+        self.view.set_tracks(snap.tracks, snap.keys)
         analysed = sum(t.analysed for t in snap.tracks)
         self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed")
         self.failed_button.setText(f"⚠ {snap.failures} failed")
