@@ -13,12 +13,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
-from desktop.library_model import SortKeys  # noqa: E402
-from desktop.library_view import LibraryView  # noqa: E402
-from engine.tracks import Track  # noqa: E402
+from desktop.library_model import SortKeys
+from desktop.library_view import LibraryView
+from engine.tracks import Track
 
 N = 100_000
 
