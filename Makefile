@@ -1,6 +1,8 @@
 # Set-up, run and test on a fresh Debian/Ubuntu machine with Python 3.11.
-#   make run    - install what is missing, then start Encore
-#   make test   - install what is missing, then lint and run the whole test suite
+#   make run      - install what is missing, then start Encore
+#   make test     - install what is missing, then lint, run the whole test suite, and
+#                   build the packaged app and smoke-check it outside the venv
+#   make package  - build the one-folder app in dist/encore/ (package-onefile: one file)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,13 +15,23 @@ APT_PACKAGES := libpulse0 libgl1 libegl1 libxkbcommon0 libdbus-1-3 fontconfig-co
 	fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libglib2.0-0
 
-.PHONY: run test test-fast lint format system-deps venv clean
+.PHONY: run test test-fast lint format system-deps venv clean package package-onefile package-smoke
 
 run: system-deps venv
 	$(BIN)/encore
 
 test: system-deps venv lint
 	$(BIN)/python -m pytest
+	$(MAKE) package-smoke
+
+package: venv
+	$(BIN)/pyinstaller --noconfirm --log-level WARN build.spec
+
+package-onefile: venv
+	ENCORE_ONEFILE=1 $(BIN)/pyinstaller --noconfirm --log-level WARN build.spec
+
+package-smoke: package
+	tests/packaging/smoke_frozen.sh dist/encore/encore
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"

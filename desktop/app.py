@@ -12,8 +12,15 @@ from engine import __version__
 
 
 def main(argv: Sequence[str]) -> int:
-    """Open the window; ``argv`` may hold ``--home DIR`` and files or folders to add/play."""
+    """Open the window.
+
+    ``argv`` may hold ``--home DIR``, ``--self-check`` (play, fill up-next, report, exit)
+    and files or folders to add and play.
+    """
     args = list(argv)
+    self_check = "--self-check" in args
+    if self_check:
+        args.remove("--self-check")
     home = None
     if "--home" in args:
         i = args.index("--home")
@@ -36,6 +43,10 @@ def main(argv: Sequence[str]) -> int:
         return 1
     window = MainWindow(library)
     window.show()
+    if self_check:
+        from desktop.self_check import SelfCheck
+
+        SelfCheck(window)
     paths = [a for a in args if not a.startswith("-")]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:

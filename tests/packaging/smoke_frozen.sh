@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Smoke check of the packaged app, run outside any virtual environment:
+# CLI scan -> train -> recommend gives five tracks; the GUI plays and fills up-next.
+# Usage: tests/packaging/smoke_frozen.sh [path/to/encore-executable]
+set -euo pipefail
+APP=$(realpath "${1:-dist/encore/encore}")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# A bare environment: no venv, no PYTHONPATH, offscreen Qt.
+run() { env -i HOME="$WORK/home" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen "$APP" "$@"; }
+
+run demo "$WORK/music" --per-style 4 --seconds 15
+run --home "$WORK/state" scan "$WORK/music"
+run --home "$WORK/state" train
+run --home "$WORK/state" recommend 1 --json > "$WORK/recs.json"
+count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[0]["recommendations"]))' "$WORK/recs.json")
+if [ "$count" != 5 ]; then
+    echo "smoke: expected 5 recommendations, got $count" >&2
+    exit 1
+fi
+echo "smoke: CLI scan, train and recommend gave 5 recommendations"
+run --home "$WORK/state" --self-check 2>"$WORK/gui.log" || { tail -20 "$WORK/gui.log" >&2; exit 1; }
+echo "smoke: packaged app at $(dirname "$APP") is $(du -sh "$(dirname "$APP")" | cut -f1)"
