@@ -14,11 +14,10 @@ import tempfile
 def _writable(folder: str) -> bool:
     try:
         os.makedirs(folder, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=folder)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            return True
     except OSError:
         return False
-    probe.close()
-    return True
 
 
 if getattr(sys, "frozen", False):
