@@ -114,11 +114,11 @@ def test_each_thread_gets_its_own_connection(store):
     store.upsert_tracks([info("/m/a.mp3")])
     seen = []
 
-    def worker():
-        store.upsert_tracks([info(f"/m/{threading.get_ident()}.mp3")])
+    def worker(n):
+        store.upsert_tracks([info(f"/m/{n}.mp3")])
         seen.append(len(store.tracks()))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
