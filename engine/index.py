@@ -81,9 +81,19 @@ class ClusterIndex:
         return self.vectors[self._row[int(track_id)]]
 
     def search(
-        self, query: np.ndarray, n: int = 5, *, exclude: Iterable[int] = ()
+        self,
+        query: np.ndarray,
+        n: int = 5,
+        *,
+        exclude: Iterable[int] = (),
+        budget: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` nearest tracks to ``query``, nearest first.
+
+        Without ``budget`` the answer is exact. With it, the search also stops once it
+        has scored at least ``budget`` tracks and holds ``n`` results: approximate,
+        but bounded in time on very large libraries (recall is measured by the
+        benchmarks).
 
         Returns
         -------
@@ -102,7 +112,9 @@ class ClusterIndex:
         best_d = np.zeros(0, dtype=np.float32)
         self.last_scored = 0
         for step, c in enumerate(order):
-            if len(best_d) >= n and best_d[n - 1] <= rest[step]:
+            if len(best_d) >= n and (
+                best_d[n - 1] <= rest[step] or (budget is not None and self.last_scored >= budget)
+            ):
                 break
             lo, hi = self.offsets[c], self.offsets[c + 1]
             if lo == hi:

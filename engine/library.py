@@ -30,6 +30,9 @@ from engine.tracks import Failure, Recommendation, Track
 from engine.training import train_in_process
 
 T = TypeVar("T")
+#: Above this many tracks a query stops after scoring this many (approximate but fast);
+#: below it every answer is exact. See benchmarks/run.py for latency and recall.
+SEARCH_BUDGET = 20_000
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
 
@@ -250,7 +253,7 @@ class Library:
         """The ``n`` tracks nearest to ``track`` in the model's space, nearest first.
 
         The query itself (and ``exclude``) is never returned. A track that is not
-        analysed yet is analysed now.
+        analysed yet is analysed now. Exact up to :data:`SEARCH_BUDGET` tracks.
         """
         query = self.resolve(track)
         index = self.index()
@@ -263,7 +266,7 @@ class Library:
                 failed = self.resolve(query.id)
                 raise LibraryError(f"{query.path} could not be analysed: {failed.error}")
         q = index.vector(query.id)
-        ids, dists = index.search(q, n, exclude=[query.id, *exclude])
+        ids, dists = index.search(q, n, exclude=[query.id, *exclude], budget=SEARCH_BUDGET)
         found = self.store.tracks_by_ids(ids.tolist())
         weights = self.model().weights_
         out = []

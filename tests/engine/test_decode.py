@@ -63,3 +63,18 @@ def test_wrong_extension_is_decoded_by_content(tmp_path):
     path = tmp_path / "really-flac.mp3"
     sf.write(path, render("Ambient Pads", 1, seconds=1.0), 22050, format="FLAC")
     assert len(load_mono(path)) == 22050
+
+
+def test_excerpts_of_a_long_track_are_decoded_by_seeking(tmp_path):
+    from engine.decode import iter_segments
+
+    sr = 22050
+    t = np.arange(sr * 120) / sr
+    ramp = (t / t[-1]).astype(np.float32)  # the level tells where an excerpt came from
+    sf.write(tmp_path / "long.flac", 0.5 * ramp * np.sin(2 * np.pi * 440 * t), sr)
+    parts = list(iter_segments(tmp_path / "long.flac", sr=sr, count=3, seconds=10))
+    assert [len(p) for p in parts] == [10 * sr] * 3
+    levels = [float(np.abs(p).max()) for p in parts]
+    assert levels == sorted(levels) and 0.1 < levels[0] < 0.2 and 0.35 < levels[2] < 0.4
+    short = list(iter_segments(tmp_path / "long.flac", sr=sr, count=3, seconds=40))
+    assert len(short) == 1 and len(short[0]) == 120 * sr  # too short: whole track

@@ -47,3 +47,16 @@ def test_the_index_scores_only_part_of_the_library():
     index = ClusterIndex(ids, X, centres)
     index.search(X[0], 5)
     assert 0 < index.last_scored < len(ids) / 4
+
+
+def test_a_search_budget_bounds_the_work_and_still_finds_close_tracks():
+    ids, X, centres = clustered(n=5000, k=40)
+    index = ClusterIndex(ids, X, centres)
+    hits = 0
+    for row in range(0, 5000, 250):
+        got, _ = index.search(X[row], 5, exclude=[ids[row]], budget=300)
+        assert len(got) == 5 and ids[row] not in got
+        assert index.last_scored < 1000  # stops soon after the budget is spent
+        ref, _ = index.exact(X[row], 5, exclude=[ids[row]])
+        hits += len(set(got.tolist()) & set(ref.tolist()))
+    assert hits / (5 * 20) >= 0.8

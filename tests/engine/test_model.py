@@ -100,3 +100,12 @@ def test_a_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
     assert (tmp_path / "model.joblib").read_bytes() == before
     load_model(tmp_path)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_big_libraries_fit_centroids_on_a_sample(monkeypatch):
+    monkeypatch.setattr(model_mod, "KMEANS_SAMPLE", 50)
+    X = data(200)
+    m = SimilarityModel(4).fit(X)
+    assert m.k == 4 and m.n_tracks_ == 200
+    # standardisation still uses every track
+    np.testing.assert_allclose(m.mean_, X.mean(axis=0), rtol=1e-4)

@@ -1,0 +1,274 @@
+"""Encore's performance targets, measured side by side with its peers in one run.
+
+Run: .venv/bin/python benchmarks/run.py [--music DIR] [--skip-fma]
+
+Analysis is timed on one core each (this process pinned to CPU 0): Encore, bliss-audio
+(the bliss-rs analyser) and the FMA dataset's librosa recipe, on the same full-length
+files (generated: 3-6 minute mp3/ogg/opus/flac; or the files of --music DIR). Then the
+library-scale, recommendation, retrain, rescan, tag-reading, memory and GUI targets.
+Machines here are shared and noisy: compare ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from engine.features import N_FEATURES, analyze_file  # noqa: E402
+from engine.formats import is_audio_name  # noqa: E402
+
+ROWS: list[tuple[str, str, str, str]] = []  # target, figure, goal, verdict
+
+
+def row(target: str, figure: str, goal: str, ok: bool | None) -> None:
+    verdict = "n/a" if ok is None else ("met" if ok else "MISSED")
+    ROWS.append((target, figure, goal, verdict))
+    print(f"  {target}: {figure} (target {goal}) {verdict}", flush=True)
+
+
+def audio_seconds(path: str) -> float:
+    from engine.decode import _duration
+
+    return _duration(path) or 0.0
+
+
+def generated_tracks(folder: Path) -> list[str]:
+    from engine.synth import STYLES, render, write_audio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = [("mp3", 180), ("ogg", 240), ("opus", 300), ("flac", 360)] * 2
+    files = []
+    for i, (ext, seconds) in enumerate(plan):
+        path = folder / f"track{i}.{ext}"
+        if not path.exists():
+            style = list(STYLES)[i % len(STYLES)]
+            sr = 48000 if ext == "opus" else 44100
+            parts = [render(style, i * 100 + j, 30.0, sr) for j in range(seconds // 30)]
+            write_audio(path, np.concatenate(parts), sr)
+        files.append(str(path))
+    return files
+
+
+def time_per_audio_minute(fn, files: list[str]) -> float:
+    fn(files[0])  # warm-up: imports, numba, caches
+    total_audio = sum(audio_seconds(f) for f in files) / 60
+    start = time.perf_counter()
+    for f in files:
+        fn(f)
+    return (time.perf_counter() - start) / total_audio
+
+
+def bench_analysis(files: list[str], skip_fma: bool) -> float:
+    print("Analysis, one core each (s per minute of audio)", flush=True)
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    enc = time_per_audio_minute(analyze_file, files)
+    import bliss_audio
+
+    bliss = time_per_audio_minute(lambda f: bliss_audio.Song(f).analysis, files)
+    row("Encore per 4-min track", f"{4 * enc:.3f} s ({60 / enc:.0f}x realtime)", "-", None)
+    row("bliss-audio per 4-min track", f"{4 * bliss:.3f} s ({60 / bliss:.0f}x realtime)", "-", None)
+    row("Encore vs bliss-audio throughput", f"{bliss / enc:.2f}x", ">= 2x", bliss / enc >= 2)
+    if not skip_fma:
+        from fma_recipe import fma_features
+
+        fma = time_per_audio_minute(fma_features, files[:3])
+        row("FMA recipe per 4-min track", f"{4 * fma:.2f} s ({60 / fma:.0f}x realtime)", "-", None)
+        row("Encore vs FMA recipe throughput", f"{fma / enc:.1f}x", ">= 15x", fma / enc >= 15)
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return enc
+
+
+def bench_library_scale(files: list[str]) -> None:
+    from engine.analysis import analyze_paths
+
+    print("Library scale (both cores busy)", flush=True)
+    items = list(enumerate(files * 2))
+    minutes = sum(audio_seconds(f) for _, f in items) / 60
+    start = time.perf_counter()
+    for _ in analyze_paths(items, analyze_file, workers=2):
+        pass
+    wall = time.perf_counter() - start
+    projected = 10_000 * 4 * wall / minutes / 60
+    row(
+        "10,000 four-minute tracks on 2 cores",
+        f"{projected:.1f} min projected",
+        "<= 20 min",
+        projected <= 20,
+    )
+    code = (
+        "import time; t = time.perf_counter()\n"
+        "import numpy as np\nfrom engine.features import extract\n"
+        "extract(np.zeros(22050, np.float32)); print(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    warm = float(out.stdout.strip().splitlines()[-1])
+    row("analysis start-up per process (warm numba cache)", f"{warm:.2f} s", "a few s", warm <= 5)
+
+
+def gaussian_vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((300, N_FEATURES)).astype(np.float32) * 3
+    X = centres[rng.integers(0, 300, n)]
+    X += rng.standard_normal((n, N_FEATURES)).astype(np.float32)
+    return X
+
+
+def bench_recommendations() -> None:
+    from engine.index import ClusterIndex
+    from engine.library import SEARCH_BUDGET
+    from engine.model import SimilarityModel
+
+    print("Recommendations and retraining (synthetic vectors, 98 dimensions)", flush=True)
+    for n, goal_ms in ((100_000, 1.0), (1_000_000, 10.0)):
+        X = gaussian_vectors(n)
+        start = time.perf_counter()
+        model = SimilarityModel().fit(X)
+        fit = time.perf_counter() - start
+        if n == 100_000:
+            row("retrain 100k tracks", f"{fit:.1f} s (k={model.k})", "<= 10 s", fit <= 10)
+        ids = np.arange(n)
+        index = ClusterIndex(ids, model.transform(X), model.centroids_)
+        rng = np.random.default_rng(1)
+        times, hits = [], 0
+        queries = rng.integers(0, n, 200)
+        for q in queries:
+            v = index.vector(int(q))
+            t = time.perf_counter()
+            got, _ = index.search(v, 5, exclude=[int(q)], budget=SEARCH_BUDGET)
+            times.append(time.perf_counter() - t)
+            ref, _ = index.exact(v, 5, exclude=[int(q)])
+            hits += len(set(got.tolist()) & set(ref.tolist()))
+        median = 1000 * float(np.median(times))
+        recall = hits / (5 * len(queries))
+        row(
+            f"five neighbours at {n:,}",
+            f"{median:.2f} ms median, recall {recall:.3f}",
+            f"<= {goal_ms:g} ms" + (", recall >= 0.95" if n == 100_000 else ""),
+            median <= goal_ms and (recall >= 0.95 or n != 100_000),
+        )
+
+
+def bench_rescan_and_tags(workdir: Path) -> None:
+    from engine.library import Library, run
+    from engine.scan import walk_audio
+    from engine.synth import make_library
+    from engine.tags import read_info
+    from engine.tracks import TrackInfo
+
+    print("Rescan and tag reading", flush=True)
+    music = workdir / "tagged"
+    files = [str(p) for p in make_library(music, per_style=20, seconds=2.0)]
+    start = time.perf_counter()
+    rounds = 3
+    for _ in range(rounds):
+        for f in files:
+            read_info(f, root=str(music))
+    rate = rounds * len(files) / (time.perf_counter() - start)
+    row("tag reading", f"{rate:.0f} files/s", ">= 300 files/s", rate >= 300)
+
+    big = workdir / "big"
+    for d in range(1000):
+        folder = big / f"album{d:04d}"
+        folder.mkdir(parents=True)
+        for t in range(100):
+            (folder / f"{t:02d} song.mp3").write_bytes(b"x")
+    library = Library(workdir / "home")
+    problems: list[str] = []
+    infos = [
+        TrackInfo(path=p, size=s, mtime=m, title=Path(p).stem)
+        for p, s, m in walk_audio(str(big), problems)
+    ]
+    library.store.upsert_tracks(infos)
+    library.store.add_folders([str(big)])
+    start = time.perf_counter()
+    report = run(library.scan())
+    seconds = time.perf_counter() - start
+    ok = report.unchanged == 100_000 and seconds <= 10
+    row(
+        "rescan of an unchanged 100k-file library",
+        f"{seconds:.1f} s ({report.unchanged} unchanged)",
+        "<= 10 s",
+        ok,
+    )
+    library.close()
+
+
+def bench_memory(workdir: Path) -> None:
+    import soundfile as sf
+
+    print("Memory", flush=True)
+    path = workdir / "one-hour.flac"
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", samplerate=44100, channels=2, format="FLAC") as f:
+        for _ in range(360):
+            f.write((rng.standard_normal((441_000, 2)) * 0.1).astype(np.float32))
+    code = (
+        "import resource, sys\nfrom engine.features import analyze_file, analyze_file_excerpts\n"
+        "fn = analyze_file_excerpts if sys.argv[2] == 'excerpts' else analyze_file\n"
+        "fn(sys.argv[1]); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    for mode in ("whole", "excerpts"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path), mode],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
+        peak = int(out.stdout.strip().splitlines()[-1]) / 1024
+        row(
+            f"analysis worker peak RSS, 1-hour file ({mode})",
+            f"{peak:.0f} MB",
+            "bounded, no whole-track float64",
+            peak < 1000,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--music", type=Path, help="use these files instead of generated ones")
+    parser.add_argument("--skip-fma", action="store_true", help="skip the slow FMA recipe")
+    args = parser.parse_args()
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    cache = Path.home() / ".cache" / "encore" / "bench-tracks"
+    if args.music:
+        files = sorted(str(p) for p in args.music.rglob("*") if is_audio_name(p.name))
+        files = [f for f in files if audio_seconds(f) >= 150][:12]
+    else:
+        files = generated_tracks(cache)
+    print(f"{len(files)} files, {sum(map(audio_seconds, files)) / 60:.1f} min of audio")
+    bench_analysis(files, args.skip_fma)
+    bench_library_scale(files)
+    bench_recommendations()
+    workdir = Path(tempfile.mkdtemp(prefix="encore-bench-"))
+    try:
+        bench_rescan_and_tags(workdir)
+        bench_memory(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("\n| target | measured | goal | |\n|---|---|---|---|")
+    for r in ROWS:
+        print("| " + " | ".join(r) + " |")
+    print(
+        f"\nbenchmark process peak RSS: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
