@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from itertools import pairwise
 
 import numpy as np
 
@@ -136,7 +137,7 @@ class _FrameFeatures:
         # librosa's contrast bands: below 200 Hz, then octaves up to Nyquist
         edges = [0.0] + [200.0 * 2**i for i in range(N_CONTRAST_BANDS - 1)] + [sr / 2 + 1]
         bins = [int(np.searchsorted(self.freqs, e)) for e in edges]
-        self.bands = [(lo, max(hi, lo + 1)) for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+        self.bands = [(lo, max(hi, lo + 1)) for lo, hi in pairwise(bins)]
         self.buffer = np.zeros(N_FFT // 2, dtype=np.float32)
         self.samples = 0
         self._open = False  # samples pushed since the last end_segment()
@@ -154,7 +155,6 @@ class _FrameFeatures:
     def _block(self, segment: np.ndarray) -> None:
         import librosa
 
-        sr = self.sr
         mag = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP, center=False))
         power = mag * mag
         mel = self.mel_basis @ power
