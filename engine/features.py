@@ -7,8 +7,8 @@ frames of a single shared STFT (2048-sample window, 512-sample hop at 22 050 Hz)
     Mean and standard deviation of 20 MFCCs (64-band log-mel spectrum).
 ``spectral`` (24)
     Mean and standard deviation of log spectral centroid, log bandwidth,
-    log rolloff (85 %), flatness (dB) and zero-crossing rate; mean and standard
-    deviation of spectral contrast in 7 bands.
+    log rolloff (85 %), flatness (dB, over the mel bands) and zero-crossing rate;
+    mean and standard deviation of spectral contrast in 7 octave bands.
 ``harmony`` (24)
     Mean and standard deviation of the 12 chroma bins.
 ``rhythm`` (5)

@@ -32,7 +32,7 @@ from engine.training import train_in_process
 T = TypeVar("T")
 #: Above this many tracks a query stops after scoring this many (approximate but fast);
 #: below it every answer is exact. See benchmarks/run.py for latency and recall.
-SEARCH_BUDGET = 20_000
+SEARCH_BUDGET = 3_000
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
 
