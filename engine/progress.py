@@ -24,11 +24,6 @@ class Progress:
     current: str = ""
     message: str = ""
 
-    @property
-    def fraction(self) -> float | None:
-        """Share of the work done, or ``None`` when the total is unknown."""
-        return self.done / self.total if self.total else None
-
 
 class CancelToken:
     """A thread-safe flag a long loop checks between items."""
@@ -42,7 +37,3 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
-
-
-class Cancelled(Exception):
-    """Raised by helpers when a :class:`CancelToken` was set."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Tag fields read from files and stored per track.
@@ -100,7 +100,3 @@ def track_from_row(row: dict[str, Any]) -> Track:
     known["analysed"] = bool(known.get("analysed", False))
     known["error"] = known.get("error") or ""
     return Track(**known)
-
-
-def info_dict(info: TrackInfo) -> dict[str, Any]:
-    return asdict(info)
