@@ -77,9 +77,13 @@ def library_job(
         areport = yield from relay(library.analyze(token))
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
-    if train and not token.cancelled:
+    card = library.model_card()
+    # No usable model (none yet, or made for older features): suggestions need one, so
+    # even a plain rescan trains.
+    stale = card is None or card.get("feature_version") != FEATURE_VERSION
+    if (train or (analyze and stale)) and not token.cancelled:
         analysed = library.store.counts(FEATURE_VERSION)["analysed"]
-        if analysed >= 2 and (changed or library.model_card() is None or not scan):
+        if analysed >= 2 and (changed or stale or not scan):
             card = yield from library.train(None, token)
             if card:
                 summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")

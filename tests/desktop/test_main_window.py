@@ -185,3 +185,18 @@ def test_failures_dialog_lists_reasons(qtbot):
     qtbot.addWidget(dialog)
     assert dialog.tree.topLevelItemCount() == 1
     assert dialog.tree.topLevelItem(0).text(2) == "empty file (0 bytes)"
+
+
+def test_a_rescan_trains_when_the_model_is_missing(qtbot, tmp_path, music_dir):
+    music = tmp_path / "music"
+    shutil.copytree(music_dir / "Bell Minimal", music / "Bell Minimal")
+    from engine.library import run
+
+    library = Library(tmp_path / "home")
+    run(library.scan([str(music)]))
+    library.close()
+    window = open_window(qtbot, tmp_path / "home")  # starts with a rescan; no model yet
+    qtbot.waitUntil(lambda: window.library.model_card() is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30_000)
+    assert all(t.analysed for t in window.view.model.tracks())
+    close_window(qtbot, window)
