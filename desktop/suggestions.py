@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.playback import PlaybackController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
+from engine.features import FEATURE_VERSION
 from engine.library import Library
 from engine.progress import CancelToken
 from engine.tracks import Track
@@ -50,10 +51,18 @@ class SuggestionsController(QObject):
         self._generation += 1
         generation = self._generation
         self.playback.up_next = []
-        if self.library.model_card() is None:
+        card = self.library.model_card()
+        if card is None:
             self.panel.show_waiting(
                 "Encore needs a similarity model before it can suggest songs: "
                 "use Library → Rescan and retrain."
+            )
+            return
+        if card.get("feature_version") != FEATURE_VERSION:
+            self.panel.show_waiting(
+                "This version of Encore listens more closely: your library is being "
+                "analysed again, and suggestions return when the model is rebuilt "
+                "(Library → Rescan and retrain)."
             )
             return
         if track.analysed:

@@ -76,7 +76,7 @@ class UpNextPanel(QDockWidget):
             t = rec.track
             pct = similarity_percent(rec.distance, scale)
             item = QListWidgetItem(
-                f"{t.title}\n{t.artist or 'Unknown artist'} · {pct}% · {rec.reason}"
+                f"{t.title}\n{t.artist or 'Unknown artist'} · {pct}% similar\n{rec.reason}"
             )
             item.setToolTip(f"{t.path}\ndistance {rec.distance:.2f}")
             item.setData(Qt.ItemDataRole.UserRole, t)
