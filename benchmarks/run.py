@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from engine.features import N_FEATURES, analyze_file  # noqa: E402
 from engine.formats import is_audio_name  # noqa: E402
+from engine.tracks import TrackInfo  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []  # target, figure, goal, verdict
 
@@ -168,7 +169,6 @@ def bench_rescan_and_tags(workdir: Path) -> None:
     from engine.scan import walk_audio
     from engine.synth import make_library
     from engine.tags import read_info
-    from engine.tracks import TrackInfo
 
     print("Rescan and tag reading", flush=True)
     music = workdir / "tagged"
@@ -241,46 +241,68 @@ def bench_memory(workdir: Path) -> None:
         )
 
 
-def bench_gui(workdir: Path) -> None:
-    from engine.library import Library
-    from engine.tracks import TrackInfo
+def fake_tracks(n: int) -> list[TrackInfo]:
+    """Library rows for files that need not exist (their folder is never rescanned)."""
+    genres = ("Jazz", "Rock", "Ambient", "Folk")
+    return [
+        TrackInfo(
+            path=f"/nonexistent/album{i // 100}/{i}.mp3",
+            size=1,
+            mtime=0,
+            title=f"Song {i}",
+            artist=f"Artist {i % 997}",
+            album=f"Album {i // 100}",
+            genre=genres[i % 4],
+            tracknumber=i % 12 + 1,
+            duration=float(i % 400),
+        )
+        for i in range(n)
+    ]
 
-    print("Desktop", flush=True)
-    home = workdir / "gui-home"
-    library = Library(home)
-    library.store.upsert_tracks(
-        [
-            TrackInfo(
-                path=f"/nonexistent/a{i // 100}/{i}.mp3",
-                size=1,
-                mtime=0,
-                title=f"Song {i}",
-                artist=f"Artist {i % 300}",
-                album=f"Album {i // 100}",
-            )
-            for i in range(10_000)
-        ]
-    )
-    library.close()
-    code = (
-        "import os, sys, time\n"
-        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "from desktop.main_window import MainWindow\nfrom desktop.self_check import "
-        "seconds_since_process_start\nfrom engine.library import Library\n"
-        "w = MainWindow(Library(sys.argv[1])); w.show()\n"
-        "while w.view.model.rowCount() < 10000: app.processEvents()\n"
-        "print(seconds_since_process_start(), flush=True); w.close()\n"
-    )
+
+# Opens the window on a library in a fresh process, waits until the table holds every
+# track, then runs the measurement and prints its result.
+GUI_PROBE = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from desktop.main_window import MainWindow
+from desktop.self_check import seconds_since_process_start
+from engine.library import Library
+w = MainWindow(Library(sys.argv[1])); w.show()
+while w.view.model.rowCount() < int(sys.argv[2]): app.processEvents()
+if sys.argv[3] == "rss":
+    w.library.similar(1)
+    print(next(x.split()[1] for x in open("/proc/self/status") if x.startswith("VmRSS")))
+else:
+    print(seconds_since_process_start())
+w.close()
+"""
+
+
+def gui_probe(home: Path, rows: int, measure: str) -> float:
     out = subprocess.run(
-        [sys.executable, "-c", code, str(home)],
+        [sys.executable, "-c", GUI_PROBE, str(home), str(rows), measure],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=True,
     )
-    seconds = float(out.stdout.strip().splitlines()[-1])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_gui(workdir: Path) -> None:
+    from engine.features import FEATURE_VERSION
+    from engine.library import Library
+    from engine.library import run as drive
+
+    print("Desktop", flush=True)
+    home = workdir / "gui-home"
+    library = Library(home)
+    library.store.upsert_tracks(fake_tracks(10_000))
+    library.close()
+    seconds = gui_probe(home, 10_000, "seconds")
     row(
         "window showing a 10k-track library",
         f"{seconds:.2f} s after launch",
@@ -289,43 +311,15 @@ def bench_gui(workdir: Path) -> None:
     )
 
     # The app with 100k analysed tracks: table loaded, model and index in memory.
-    from engine.features import FEATURE_VERSION
-    from engine.library import run as drive
-
     n = 100_000
     home = workdir / "big-home"
     library = Library(home)
-    library.store.upsert_tracks(
-        [
-            TrackInfo(
-                path=f"/nonexistent/b{i // 100}/{i}.mp3",
-                size=1,
-                mtime=0,
-                title=f"Song {i}",
-                artist=f"Artist {i % 3000}",
-                album=f"Album {i // 100}",
-            )
-            for i in range(n)
-        ]
-    )
+    library.store.upsert_tracks(fake_tracks(n))
     ids = [tid for tid, _ in library.store.pending_analysis(FEATURE_VERSION)]
     library.store.put_features(list(zip(ids, gaussian_vectors(n), strict=True)), FEATURE_VERSION)
     drive(library.train())
     library.close()
-    code = code.replace("< 10000", f"< {n}").replace(
-        "print(seconds_since_process_start(), flush=True)",
-        "w.library.similar(1)\n"
-        "print(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmRSS')),"
-        " flush=True)",
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(home)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
-    rss = int(out.stdout.strip().splitlines()[-1]) / 1024
+    rss = gui_probe(home, n, "rss") / 1024
     row("app RSS with 100k tracks (table, model, index)", f"{rss:.0f} MB", "<= 600 MB", rss <= 600)
 
 

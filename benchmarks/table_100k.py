@@ -8,6 +8,7 @@ thread in the app, so that step is printed separately.
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from run import fake_tracks  # benchmarks/ is on sys.path when run as a script
 
 from desktop.library_model import SortKeys
 from desktop.library_view import LibraryView
@@ -29,22 +31,8 @@ def main() -> None:
     view.resize(900, 600)
     view.show()
     app.processEvents()
-    genres = ["Jazz", "Rock", "Ambient", "Folk"]
     tracks = [
-        Track(
-            path=f"/m/{i}.mp3",
-            size=1,
-            mtime=0,
-            id=i + 1,
-            title=f"Song {i}",
-            artist=f"Artist {i % 997}",
-            album=f"Album {i % 3001}",
-            genre=genres[i % 4],
-            tracknumber=i % 12 + 1,
-            duration=float(i % 400),
-            analysed=True,
-        )
-        for i in range(N)
+        Track(**asdict(info), id=i + 1, analysed=True) for i, info in enumerate(fake_tracks(N))
     ]
     keys = {}
     steps = [
