@@ -76,6 +76,10 @@ class Library:
         self, home: str | os.PathLike[str] | None = None, store: Store | None = None
     ) -> None:
         self.home: Path = state_dir(home)
+        self.models_path: Path = models_dir(self.home)
+        #: Where analysis workers' decoder warnings go.
+        self.log_path: Path = self.home / "logs" / "analysis.log"
+        self.log_path.parent.mkdir(exist_ok=True)
         self.store: Store = store or open_store(self.home, feature_version=FEATURE_VERSION)
         self._model: SimilarityModel | None = None
         self._card: dict[str, Any] | None = None
@@ -83,17 +87,6 @@ class Library:
 
     def close(self) -> None:
         self.store.close()
-
-    @property
-    def models_path(self) -> Path:
-        return models_dir(self.home)
-
-    @property
-    def log_path(self) -> Path:
-        """Where analysis workers' decoder warnings go."""
-        folder = self.home / "logs"
-        folder.mkdir(exist_ok=True)
-        return folder / "analysis.log"
 
     # -- batch steps ------------------------------------------------------------
     def scan(
@@ -268,7 +261,8 @@ class Library:
         q = index.vector(query.id)
         ids, dists = index.search(q, n, exclude=[query.id, *exclude], budget=SEARCH_BUDGET)
         found = self.store.tracks_by_ids(ids.tolist())
-        weights = self.model().weights_
+        assert self._model is not None  # index() loaded it
+        weights = self._model.weights_
         out = []
         for tid, dist in zip(ids.tolist(), dists.tolist(), strict=True):
             closeness = family_closeness(q, index.vector(tid), weights)
