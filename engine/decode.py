@@ -141,8 +141,7 @@ def _excerpt(path: str, sr: int, start: float, seconds: float) -> np.ndarray:
             block = f.read(int(seconds * rate), dtype="float32", always_2d=True)
     except Exception:  # not a libsndfile format, or a failed seek: use FFmpeg
         return _excerpt_av(path, sr, start, seconds)
-    mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-    return _resample_whole(mono, rate, sr)
+    return _resample_whole(_mono(block), rate, sr)
 
 
 def _excerpt_av(path: str, sr: int, start: float, seconds: float) -> np.ndarray:
@@ -168,6 +167,11 @@ def _excerpt_av(path: str, sr: int, start: float, seconds: float) -> np.ndarray:
             pass  # damaged part-way: keep what was decoded
     mono = np.concatenate(chunks)[:wanted] if chunks else np.zeros(0, np.float32)
     return _resample_whole(mono, rate, sr)
+
+
+def _mono(block: np.ndarray) -> np.ndarray:
+    """Down-mix a (frames, channels) block to one channel."""
+    return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
 
 
 def _resample_whole(mono: np.ndarray, rate: int, sr: int) -> np.ndarray:
@@ -203,7 +207,7 @@ def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
                 except Exception:  # damaged part-way: keep what was decoded
                     block = np.zeros((0, max(1, f.channels)), np.float32)
                 last = len(block) < BLOCK_FRAMES
-                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                mono = _mono(block)
                 yield stream.resample_chunk(mono, last=last) if stream else mono.copy()
                 if last:
                     return
