@@ -66,17 +66,22 @@ def library_job(
                 yield snapshot()
 
     changed = False
+    # The table is refreshed only when it would show something new: a rescan of an
+    # unchanged library (every start-up) must not reset the view the user is scrolling.
+    stale_table = not (scan or analyze)  # a plain load always shows the library
     if scan:
         report = yield from relay(library.scan(folders, token))
         summary.append(f"Scan: {report.summary()}")
         for folder in report.missing_folders:
             summary.append(f"folder not found: {folder}")
         changed = bool(report.added or report.updated or report.removed)
-        yield snapshot()
+        if changed or report.failed:
+            yield snapshot()
     if analyze and not token.cancelled:
         areport = yield from relay(library.analyze(token))
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
+        stale_table = stale_table or bool(areport.analysed or areport.failed)
     card = library.model_card()
     # No usable model (none yet, or made for older features): suggestions need one, so
     # even a plain rescan trains.
@@ -89,7 +94,8 @@ def library_job(
                 summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")
         elif analysed < 2:
             summary.append("Model: needs at least 2 analysed tracks")
-    yield snapshot()
+    if stale_table:
+        yield snapshot()
     return "; ".join(summary)
 
 
