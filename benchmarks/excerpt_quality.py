@@ -1,7 +1,7 @@
 """Does analysing excerpts of long tracks cost recommendation quality?
 
-Analyses every audio file under a folder twice, from excerpts and whole (what Encore
-does), and prints leave-one-out precision@5 of both in the model's space, by album
+Analyses every audio file under a folder twice, from excerpts (what Encore does) and
+whole, and prints leave-one-out precision@5 of both in the model's space, by album
 tag and by top-level folder (e.g. one folder per soundtrack).
 
 Run: .venv/bin/python benchmarks/excerpt_quality.py MUSIC_DIR
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.analysis import analyze_paths
 from engine.evaluation import precision_at_k
-from engine.features import analyze_file, analyze_file_excerpts
+from engine.features import analyze_file
 from engine.formats import is_audio_name
 from engine.model import SimilarityModel
 from engine.tags import TagError, read_info
@@ -40,7 +41,8 @@ def main(root: Path) -> None:
         "album tag": [infos[p].album for _, p in items],
         "top folder": [Path(p).relative_to(root).parts[0] for _, p in items],
     }
-    for name, fn in (("excerpts", analyze_file_excerpts), ("whole track", analyze_file)):
+    whole = partial(analyze_file, whole=True)
+    for name, fn in (("excerpts", analyze_file), ("whole track", whole)):
         start = time.perf_counter()
         vectors = {o.track_id: o.vector for o in analyze_paths(items, fn) if o.vector is not None}
         seconds = time.perf_counter() - start

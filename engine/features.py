@@ -1,7 +1,8 @@
 """The feature vector: one named, documented float32 vector per track.
 
 Five families describe how a track sounds; every statistic is taken over the
-frames of a single shared STFT (2048-sample window, 512-sample hop at 22 050 Hz):
+frames of a single shared STFT (2048-sample window, 512-sample hop at 22 050 Hz)
+of the track, or of the excerpts it is analysed from (:func:`analyze_file`):
 
 ``timbre`` (40)
     Mean and standard deviation of 20 MFCCs (64-band log-mel spectrum).
@@ -34,7 +35,7 @@ from itertools import pairwise
 import numpy as np
 
 #: Bump whenever :func:`extract` changes its output.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 
 SAMPLE_RATE = 22050
 N_FFT = 2048
@@ -87,32 +88,23 @@ def extract(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     -------
     numpy.ndarray, shape (N_FEATURES,), dtype float32
     """
-    return extract_stream([np.asarray(y, dtype=np.float32)], sr)
+    return extract_segments([[np.asarray(y, dtype=np.float32)]], sr)
 
 
-def extract_stream(chunks: Iterable[np.ndarray], sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Compute the feature vector from consecutive chunks of one mono signal.
-
-    Only one block of STFT frames is held at a time, plus a few small values per
-    frame, so memory stays bounded however long the track is (about 60 MB of
-    per-frame values for an hour of audio). The result equals :func:`extract` on
-    the concatenated signal.
-    """
-    frames = _FrameFeatures(sr)
-    for chunk in chunks:
-        frames.push(np.asarray(chunk, dtype=np.float32))
-    return frames.finish()
-
-
-def extract_segments(segments: Iterable[np.ndarray], sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Compute one feature vector over several separate excerpts of a track.
+def extract_segments(segments: Iterable[Iterable[np.ndarray]], sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Compute one feature vector over excerpts of a track, each arriving in chunks.
 
     Each excerpt is framed on its own (no frame straddles two excerpts); the
-    statistics are then taken over the frames of all of them together.
+    statistics are then taken over the frames of all of them together. Only one
+    block of STFT frames is held at a time, plus a few small values per frame, so
+    memory stays bounded however long an excerpt is (about 60 MB of per-frame
+    values for an hour of audio). One excerpt in any chunking gives the same
+    vector as :func:`extract` on the concatenated signal.
     """
     frames = _FrameFeatures(sr)
     for segment in segments:
-        frames.push(np.asarray(segment, dtype=np.float32))
+        for chunk in segment:
+            frames.push(np.asarray(chunk, dtype=np.float32))
         frames.end_segment()
     return frames.finish()
 
@@ -130,10 +122,16 @@ class _FrameFeatures:
         import librosa
 
         self.sr = sr
-        self.mel_basis = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
+        import scipy.sparse
+
+        # each FFT bin feeds at most two mel bands: the sparse product is ~1.5x faster
+        self.mel_basis = scipy.sparse.csr_array(
+            librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
+        )
         # tuning 0: no pitch-tracking pass (it costs more than all the rest together)
         self.chroma_basis = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
         self.freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT).astype(np.float32)
+        self.window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
         # librosa's contrast bands: below 200 Hz, then octaves up to Nyquist
         edges = [0.0] + [200.0 * 2**i for i in range(N_CONTRAST_BANDS - 1)] + [sr / 2 + 1]
         bins = [int(np.searchsorted(self.freqs, e)) for e in edges]
@@ -153,9 +151,12 @@ class _FrameFeatures:
             self.buffer = self.buffer[BLOCK_FRAMES * HOP :]
 
     def _block(self, segment: np.ndarray) -> None:
-        import librosa
+        import scipy.fft
 
-        mag = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP, center=False))
+        # librosa.stft(center=False) without its padding and copying: a third faster
+        frames = np.lib.stride_tricks.sliding_window_view(segment, N_FFT)[::HOP]
+        by_frame = np.abs(scipy.fft.rfft(frames * self.window, axis=1))  # (frames, bins)
+        mag = by_frame.T  # (bins, frames), like librosa
         power = mag * mag
         mel = self.mel_basis @ power
         log_mel = 10 * np.log10(np.maximum(mel, 1e-10))
@@ -163,8 +164,7 @@ class _FrameFeatures:
         total = mag.sum(axis=0) + 1e-10
         centroid = (self.freqs @ mag) / total
         spread = np.maximum((self.freqs**2 @ mag) / total - centroid**2, 0.0)
-        cumulative = np.cumsum(mag, axis=0)
-        rolloff = self.freqs[np.argmax(cumulative >= 0.85 * cumulative[-1], axis=0)]
+        rolloff = self.freqs[_rolloff_bins(by_frame)]
         # Flatness (geometric / arithmetic mean) over the mel bands.
         flatness = np.mean(np.log(mel + 1e-10), axis=0) - np.log(np.mean(mel, axis=0) + 1e-10)
         chroma = self.chroma_basis @ power
@@ -248,6 +248,31 @@ class _FrameFeatures:
         return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def _rolloff_bins(by_frame: np.ndarray, share: float = 0.85, group: int = 8) -> np.ndarray:
+    """Per frame, the first bin where the cumulative magnitude reaches ``share`` of the total.
+
+    ``by_frame`` is (frames, bins). numpy's cumsum is scalar code (1.5 ms for a
+    10-second excerpt, the costliest feature), so the cumulative sum runs over
+    groups of ``group`` bins, then inside the one group where the share is reached.
+    """
+    n, bins = by_frame.shape
+    rows = np.arange(n)
+    usable = (bins - 1) // group * group
+    grouped = by_frame[:, :usable].reshape(n, -1, group)
+    sums = grouped[:, :, 0].copy()
+    for j in range(1, group):  # strided adds vectorise; sum(axis=2) over 8 does not
+        sums += grouped[:, :, j]
+    cumulative = np.cumsum(sums, axis=1)
+    tail = np.cumsum(by_frame[:, usable:], axis=1) + cumulative[:, -1:]
+    target = share * tail[:, -1:]
+    g = np.argmax(cumulative >= target, axis=1)
+    before = np.where(g > 0, cumulative[rows, g - 1], 0.0)[:, None]
+    inside = np.cumsum(grouped[rows, g], axis=1) + before
+    found = g * group + np.argmax(inside >= target, axis=1)
+    in_tail = usable + np.argmax(tail >= target, axis=1)
+    return np.where(cumulative[:, -1] >= target[:, 0], found, in_tail)
+
+
 def _zero_crossing_rate(segment: np.ndarray, n_frames: int) -> np.ndarray:
     """Share of sign changes in each STFT frame, from one running count (O(samples))."""
     changes = np.signbit(segment[1:]) != np.signbit(segment[:-1])
@@ -256,22 +281,26 @@ def _zero_crossing_rate(segment: np.ndarray, n_frames: int) -> np.ndarray:
     return (count[starts + N_FFT - 1] - count[starts]) / N_FFT
 
 
-def _tempo(onset: np.ndarray, sr: int, chunk: int = 2048) -> float:
-    """librosa's global tempo estimate, with the tempogram averaged chunk by chunk.
+def _tempo(onset: np.ndarray, sr: int, step: int = 4, chunk: int = 1024) -> float:
+    """librosa's global tempo estimate from a time-averaged tempogram, made cheaper.
 
-    librosa builds the whole (384 x frames, float64) tempogram at once: 160 MB
-    for 20 minutes. Its time average is all the estimate uses, so it is summed
-    over chunks of the onset envelope instead.
+    librosa's tempogram autocorrelates an 8-second window at every onset frame and
+    the estimate only uses its time average. Windows every ``step`` frames average
+    to the same curve (the windows overlap by 99 %) at a quarter of the cost, and
+    summing them ``chunk`` windows at a time keeps memory bounded for long tracks.
     """
     import librosa
 
     win = librosa.time_to_frames(8.0, sr=sr, hop_length=HOP).item()
+    padded = np.pad(onset, win // 2, mode="linear_ramp", end_values=0)
+    windows = librosa.util.frame(padded, frame_length=win, hop_length=step)
+    windows = windows[:, : -(-len(onset) // step)]  # centred on frames 0, step, 2*step, …
+    taper = librosa.filters.get_window("hann", win, fftbins=True)[:, None]
     total = np.zeros(win)
-    for start in range(0, len(onset), chunk):
-        part = onset[start : start + chunk]
-        tg = librosa.feature.tempogram(onset_envelope=part, sr=sr, hop_length=HOP, win_length=win)
-        total += tg.sum(axis=-1)
-    mean = (total / max(len(onset), 1))[:, None]
+    for start in range(0, windows.shape[1], chunk):
+        ac = librosa.autocorrelate(windows[:, start : start + chunk] * taper, axis=0)
+        total += librosa.util.normalize(ac, norm=np.inf, axis=0).sum(axis=1)
+    mean = (total / max(windows.shape[1], 1))[:, None]
     estimate = librosa.feature.tempo(tg=mean, sr=sr, hop_length=HOP, aggregate=None)
     return float(estimate.reshape(-1)[0])
 
@@ -290,30 +319,26 @@ def _pulse_clarity(onset: np.ndarray, sr: int) -> float:
     return float(ac[lo:hi].max()) if hi > lo else 0.0
 
 
-#: Excerpt analysis (see :func:`analyze_file_excerpts`): this many excerpts …
-EXCERPTS = 3
-#: … of this many seconds each.
-EXCERPT_SECONDS = 20.0
+#: Tracks are analysed from this many excerpts …
+EXCERPTS = 8
+#: … of this many seconds each, the first at the start and the last at the end.
+EXCERPT_SECONDS = 10.0
 
 
-def analyze_file(path: str | os.PathLike[str]) -> np.ndarray:
+def analyze_file(path: str | os.PathLike[str], *, whole: bool = False) -> np.ndarray:
     """Decode ``path`` and extract its feature vector as the audio streams in.
+
+    Tracks longer than 96 seconds are analysed from :data:`EXCERPTS` evenly spread
+    excerpts (64 s: a quarter of a 4-minute track), decoding only those. On labelled
+    real music this scores a higher precision@5 than whole tracks at under half the
+    cost (``benchmarks/excerpt_quality.py``). ``whole=True`` analyses every sample.
 
     Raises ``DecodeError`` when the file yields no audio.
     """
-    from engine.decode import iter_mono
+    from engine.decode import iter_excerpts, iter_mono
 
-    return extract_stream(iter_mono(path, sr=SAMPLE_RATE), SAMPLE_RATE)
-
-
-def analyze_file_excerpts(path: str | os.PathLike[str]) -> np.ndarray:
-    """Like :func:`analyze_file`, from EXCERPTS evenly spread excerpts of long tracks.
-
-    About 4x faster on 4-minute tracks (only the excerpts are decoded), but on the
-    151-track soundtrack library it scored ~6 points lower precision@5 than whole
-    tracks (benchmarks/excerpt_quality.py), so Encore analyses whole tracks.
-    """
-    from engine.decode import iter_segments
-
-    segments = iter_segments(path, sr=SAMPLE_RATE, count=EXCERPTS, seconds=EXCERPT_SECONDS)
+    if whole:
+        segments: Iterable[Iterable[np.ndarray]] = [iter_mono(path, sr=SAMPLE_RATE)]
+    else:
+        segments = iter_excerpts(path, sr=SAMPLE_RATE, count=EXCERPTS, seconds=EXCERPT_SECONDS)
     return extract_segments(segments, SAMPLE_RATE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,8 +108,12 @@ class Library:
         *,
         workers: int | None = None,
         track_ids: Sequence[int] | None = None,
+        whole: bool = False,
     ) -> Generator[Progress, None, AnalyzeReport]:
-        """Extract features for every track that needs it (or just ``track_ids``)."""
+        """Extract features for every track that needs it (or just ``track_ids``).
+
+        ``whole`` analyses every sample instead of excerpts of long tracks.
+        """
         todo = self.store.pending_analysis(FEATURE_VERSION)
         if track_ids is not None:
             wanted = set(track_ids)
@@ -128,8 +133,9 @@ class Library:
 
         yield Progress(0, len(todo), "", "Analysing")
         try:
+            analyzer = partial(analyze_file, whole=True) if whole else analyze_file
             outcomes = analyze_paths(
-                todo, analyze_file, workers=workers, cancel=cancel, log_path=str(self.log_path)
+                todo, analyzer, workers=workers, cancel=cancel, log_path=str(self.log_path)
             )
             for done, outcome in enumerate(outcomes, 1):
                 if outcome.vector is not None:

@@ -124,7 +124,7 @@ def render(style: str, seed: int, seconds: float = 20.0, sr: int = SR) -> np.nda
 
 
 def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
-    """Write mono float32 samples; the format follows the extension."""
+    """Write float32 samples, mono or (frames, channels); the format follows the extension."""
     ext = path.suffix.lower()
     if ext in (".m4a", ".aac"):
         _write_av(path, y, sr)
@@ -133,7 +133,8 @@ def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
 
     options = {"format": "OGG", "subtype": "OPUS"} if ext == ".opus" else {}
     # Small writes: libsndfile's Vorbis encoder crashes on multi-minute single writes.
-    with sf.SoundFile(path, "w", samplerate=sr, channels=1, **options) as f:
+    channels = 1 if y.ndim == 1 else y.shape[1]
+    with sf.SoundFile(path, "w", samplerate=sr, channels=channels, **options) as f:
         for start in range(0, len(y), 1 << 16):
             f.write(y[start : start + (1 << 16)])
 

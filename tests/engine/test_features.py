@@ -63,7 +63,7 @@ def test_streaming_in_any_chunking_equals_the_whole_signal():
     whole = features.extract(y)
     rng = np.random.default_rng(0)
     cuts = np.sort(rng.integers(0, len(y), 12))
-    streamed = features.extract_stream(np.split(y, cuts))
+    streamed = features.extract_segments([np.split(y, cuts)])
     np.testing.assert_allclose(streamed, whole, rtol=1e-4, atol=1e-4)
 
 
@@ -81,7 +81,7 @@ def test_memory_stays_bounded_for_a_long_file(tmp_path):
             f.write((rng.standard_normal((441000, 2)) * 0.1).astype(np.float32))
     features.extract(np.zeros(4096, np.float32))  # imports and caches are not per-track cost
     tracemalloc.start()
-    vector = features.analyze_file(path)
+    vector = features.analyze_file(path, whole=True)  # excerpts would hold even less
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert np.isfinite(vector).all()
