@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -46,6 +47,7 @@ class LibraryView(QStackedWidget):
 
     play_requested = Signal(object)  # Track
     add_folder_requested = Signal()
+    more_like_requested = Signal(list)  # [Track]: "more like these"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,6 +116,23 @@ class LibraryView(QStackedWidget):
         self.search.textChanged.connect(lambda _: self._debounce.start())
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.activated_track.connect(self.play_requested)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+
+    def selected_tracks(self) -> list[Track]:
+        """The selected rows' tracks, in the order shown."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [index.data(TrackRole) for index in rows]
+
+    def _context_menu(self, pos: QPoint) -> None:
+        tracks = self.selected_tracks()
+        if not tracks:
+            return
+        menu = QMenu(self.table)
+        menu.addAction("Play", lambda: self.play_requested.emit(tracks[0]))
+        label = "More like this" if len(tracks) == 1 else f"More like these {len(tracks)}"
+        menu.addAction(label, lambda: self.more_like_requested.emit(tracks))
+        menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def set_tracks(self, tracks: list[Track], keys: SortKeys | None = None) -> None:
         self.model.set_tracks(tracks, keys)

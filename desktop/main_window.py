@@ -95,6 +95,10 @@ class MainWindow(QMainWindow):
         self._menus[lib].addSeparator()
         action(lib, "&Failed files…", self.show_failures)
         self._menus[lib].addSeparator()
+        self.more_like_action = action(
+            lib, "&More like the selected songs", self.more_like_selection, QKeySequence("Ctrl+M")
+        )
+        self._menus[lib].addSeparator()
         action(lib, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         play = "&Playback"
@@ -122,6 +126,11 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+Left"), QKeySequence(Qt.Key.Key_MediaPrevious)],
         )
         action(play, "Stop", self.player.stop, QKeySequence(Qt.Key.Key_MediaStop))
+        self._menus[play].addSeparator()
+        self.save_playlist_action = action(
+            play, "&Save up next as playlist…", self.save_up_next, QKeySequence("Ctrl+S")
+        )
+        action(play, "Forget skipped songs", self.forget_skips)
         radio = action(play, "Radio (continue with similar songs)", self.up_next.radio.setChecked)
         radio.setCheckable(True)
         radio.setChecked(True)
@@ -133,6 +142,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.view.play_requested.connect(self.play)
+        self.view.more_like_requested.connect(self.suggestions.more_like)
         self.view.add_folder_requested.connect(self.choose_folder)
         bar, player = self.now_playing, self.player
         bar.play_pause.connect(self.playback.toggle)
@@ -155,6 +165,41 @@ class MainWindow(QMainWindow):
     # -- actions -------------------------------------------------------------------------
     def play(self, track: Track) -> None:
         self.playback.play(track)
+
+    def more_like_selection(self) -> None:
+        tracks = self.view.selected_tracks()
+        if tracks:
+            self.suggestions.more_like(tracks)
+        else:
+            self.show_message("Select songs in the library first.")
+
+    def save_up_next(self, path: str | None = None) -> None:
+        """Write the playing song and up next as an M3U8 playlist."""
+        from engine.playlist import write_m3u8
+
+        current = self.playback.current
+        tracks = ([current] if current is not None else []) + self.up_next.tracks
+        if not tracks:
+            self.show_message("Nothing to save: play a song first.")
+            return
+        if path is None:
+            start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
+            name = f"{tracks[0].title or 'Encore'} radio.m3u8"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save up next as playlist", os.path.join(start, name), "Playlists (*.m3u8)"
+            )
+            if not path:
+                return
+        try:
+            write_m3u8(path, tracks, relative=False)
+        except OSError as exc:
+            self.show_message(f"Could not save the playlist: {exc.strerror or exc}")
+            return
+        self.show_message(f"Saved {len(tracks)} songs to {path}")
+
+    def forget_skips(self) -> None:
+        forgotten = self.library.reset_skips()
+        self.show_message(f"Forgot {forgotten} skipped suggestion(s).")
 
     def choose_folder(self) -> None:
         start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)

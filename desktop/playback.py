@@ -16,6 +16,8 @@ RECENT_SECONDS = 3600
 MAX_FAILURES_IN_A_ROW = 5
 #: "Previous" restarts the current song when it has played longer than this (ms).
 RESTART_AFTER_MS = 3000
+#: Skipping a suggestion within this many ms tells the radio it was a poor choice.
+EARLY_SKIP_MS = 15_000
 
 
 class PlaybackController(QObject):
@@ -27,6 +29,7 @@ class PlaybackController(QObject):
 
     message = Signal(str)
     played = Signal(object)  # Track, when it starts
+    skipped_early = Signal(int, int)  # seed id, id of the suggestion skipped early
 
     def __init__(self, player: Player, track_after: Callable[[Track | None], Track | None]) -> None:
         super().__init__(player)
@@ -34,7 +37,10 @@ class PlaybackController(QObject):
         self.track_after = track_after
         self.radio = True
         self.up_next: list[Track] = []
+        #: The song ``up_next`` was suggested for (None for a mix of several songs).
+        self.up_next_seed: int | None = None
         self.history: list[tuple[int, float]] = []
+        self._suggestion: tuple[int, int] | None = None  # (seed, track) now playing
         self._back: list[Track] = []
         self._failures = 0
         player.ended.connect(self._on_ended)
@@ -49,6 +55,8 @@ class PlaybackController(QObject):
         """Play ``track`` now (user choice or automatic)."""
         if self.current is not None and self.current.id != track.id:
             self._back.append(self.current)
+        suggested = self.up_next_seed is not None and any(t.id == track.id for t in self.up_next)
+        self._suggestion = (self.up_next_seed, track.id) if suggested else None
         self.history.append((track.id, time.time()))
         self.player.play(track)
         self.played.emit(track)
@@ -66,8 +74,21 @@ class PlaybackController(QObject):
             return
         self.player.toggle()
 
+    def played_ids(self) -> list[int]:
+        """Every song played this session, oldest first (what the radio rules look at)."""
+        return [tid for tid, _ in self.history]
+
     def next(self) -> None:
-        """An explicit skip."""
+        """An explicit skip; a suggestion skipped in its first seconds is reported."""
+        current = self.current
+        if (
+            self._suggestion is not None
+            and current is not None
+            and self._suggestion[1] == current.id
+            and self.player.position() < EARLY_SKIP_MS
+        ):
+            self.skipped_early.emit(*self._suggestion)
+        self._suggestion = None
         self._advance()
 
     def previous(self) -> None:

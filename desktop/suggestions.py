@@ -38,19 +38,33 @@ class SuggestionsController(QObject):
         self.runner = runner
         self._generation = 0
         playback.played.connect(self.refresh)
+        playback.skipped_early.connect(self._skipped_early)
         panel.play_requested.connect(playback.play)
         panel.radio_toggled.connect(self._set_radio)
 
     def _set_radio(self, on: bool) -> None:
         self.playback.radio = on
 
+    def _skipped_early(self, seed: int, track: int) -> None:
+        # one small write: done here rather than queued behind a long analysis
+        self.library.record_skip(seed, track)
+
     def refresh(self, track: Track | None = None) -> None:
         track = track or self.playback.current
         if track is None:
             return
+        self._ask([track])
+
+    def more_like(self, tracks: list[Track]) -> None:
+        """Up next from several songs at once (a selection in the library)."""
+        if tracks:
+            self._ask(tracks)
+
+    def _ask(self, seeds: list[Track]) -> None:
         self._generation += 1
         generation = self._generation
         self.playback.up_next = []
+        self.playback.up_next_seed = None
         card = self.library.model_card()
         if card is None:
             self.panel.show_waiting(
@@ -65,25 +79,30 @@ class SuggestionsController(QObject):
                 "(Library → Rescan and retrain)."
             )
             return
-        if track.analysed:
+        pending = [s for s in seeds if not s.analysed]
+        if not pending:
             self.panel.show_waiting("Finding similar songs…")
         else:
-            self.panel.show_waiting(f"Analysing “{track.title}” so similar songs can follow…")
+            self.panel.show_waiting(f"Analysing “{pending[0].title}” so similar songs can follow…")
         exclude = self.playback.recent_ids()
+        history = self.playback.played_ids()
+        ids = [s.id for s in seeds]
 
         def query(token: CancelToken) -> tuple:
-            recs = self.library.similar(track.id, N_SUGGESTIONS, exclude=exclude)
+            recs = self.library.similar(ids, N_SUGGESTIONS, exclude=exclude, history=history)
             scale = self.library.index().typical_distance()
-            fresh = self.library.resolve(track.id)
+            fresh = [self.library.resolve(i) for i in ids]
             return recs, scale, fresh
 
         def done(result: tuple) -> None:
             recs, scale, fresh = result
-            if fresh.analysed != track.analysed:
-                self.track_updated.emit(fresh)
+            for old, new in zip(seeds, fresh, strict=True):
+                if new.analysed != old.analysed:
+                    self.track_updated.emit(new)
             if generation != self._generation:
                 return
             self.playback.up_next = [r.track for r in recs]
+            self.playback.up_next_seed = ids[0] if len(ids) == 1 else None
             self.panel.show_recommendations(fresh, recs, scale)
 
         def failed(message: str) -> None:

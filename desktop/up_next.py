@@ -64,14 +64,17 @@ class UpNextPanel(QDockWidget):
         self.status.setText(message)
 
     def show_recommendations(
-        self, seed: Track, recs: Sequence[Recommendation], scale: float
+        self, seeds: Sequence[Track], recs: Sequence[Recommendation], scale: float
     ) -> None:
         self._tracks = [r.track for r in recs]
         self.list.clear()
         if not recs:
             self.status.setText("Nothing similar left to suggest right now.")
             return
-        self.status.setText(f"Sounds like “{seed.title}”")
+        if len(seeds) == 1:
+            self.status.setText(f"Sounds like “{seeds[0].title}”")
+        else:
+            self.status.setText(f"More like these {len(seeds)} songs")
         for rec in recs:
             t = rec.track
             pct = similarity_percent(rec.distance, scale)

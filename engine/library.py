@@ -7,7 +7,9 @@ drive them with :func:`run` or a plain ``for`` loop.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -19,12 +21,13 @@ import numpy as np
 from engine import scan as scanning
 from engine.analysis import analyze_paths
 from engine.evaluation import label_of, precision_at_k
-from engine.explain import family_closeness, reason
+from engine.explain import differences, family_closeness, reason
 from engine.features import FEATURE_VERSION, analyze_file
 from engine.index import ClusterIndex
-from engine.model import ModelError, SimilarityModel, load_model, read_card
+from engine.model import DEFAULT_WEIGHTS, ModelError, SimilarityModel, load_model, read_card
 from engine.paths import models_dir, state_dir
 from engine.progress import CancelToken, Progress
+from engine.radio import RadioRules, choose, normalised
 from engine.scan import ScanReport
 from engine.store import Store, open_store
 from engine.tracks import Failure, Recommendation, Track
@@ -34,6 +37,11 @@ T = TypeVar("T")
 #: Above this many tracks a query stops after scoring this many (approximate but fast);
 #: below it every answer is exact. See benchmarks/run.py for latency and recall.
 SEARCH_BUDGET = 3_000
+#: The radio chooses from this many nearest songs (rules and skips remove some).
+RADIO_POOL = 60
+#: The store settings that hold the radio rules and the family weights (JSON).
+RULES_KEY = "radio_rules"
+WEIGHTS_KEY = "family_weights"
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
 
@@ -168,7 +176,9 @@ class Library:
         if clusters is not None and clusters < 1:
             raise LibraryError("the number of clusters must be at least 1")
         try:
-            card = yield from train_in_process(X, clusters, self.models_path, cancel)
+            card = yield from train_in_process(
+                X, clusters, self.models_path, cancel, self.family_weights()
+            )
             if card is None:
                 return {}
             yield Progress(2, 3, "", "Loading the new model")
@@ -246,15 +256,8 @@ class Library:
             self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
         return self._index
 
-    def similar(
-        self, track: str | int | Track, n: int = 5, *, exclude: Iterable[int] = ()
-    ) -> list[Recommendation]:
-        """The ``n`` tracks nearest to ``track`` in the model's space, nearest first.
-
-        The query itself (and ``exclude``) is never returned. A track that is not
-        analysed yet is analysed now. Exact up to :data:`SEARCH_BUDGET` tracks.
-        """
-        query = self.resolve(track)
+    def _vector_of(self, query: Track) -> np.ndarray:
+        """``query``'s vector in the model's space, analysing it first if needed."""
         index = self.index()
         if query.id not in index:
             if query.error:
@@ -264,16 +267,114 @@ class Library:
             if query.id not in index:
                 failed = self.resolve(query.id)
                 raise LibraryError(f"{query.path} could not be analysed: {failed.error}")
-        q = index.vector(query.id)
-        ids, dists = index.search(q, n, exclude=[query.id, *exclude], budget=SEARCH_BUDGET)
-        found = self.store.tracks_by_ids(ids.tolist())
+        return index.vector(query.id)
+
+    def similar(
+        self,
+        track: str | int | Track | Sequence[str | int | Track],
+        n: int = 5,
+        *,
+        exclude: Iterable[int] = (),
+        history: Sequence[int] = (),
+        radio: bool = True,
+    ) -> list[Recommendation]:
+        """The ``n`` songs to follow ``track`` (or a list of tracks: "more like these").
+
+        With ``radio`` the nearest :data:`RADIO_POOL` songs are filtered by the
+        library's :class:`RadioRules` (given ``history``, the ids played before,
+        oldest first) and ranked with the listener's skips; without it the answer is
+        simply the ``n`` nearest, nearest first. Several tracks query from their mean.
+        The queries themselves (and ``exclude``) are never returned. A track that is
+        not analysed yet is analysed now. Exact up to :data:`SEARCH_BUDGET` tracks.
+        """
+        refs = list(track) if isinstance(track, list | tuple) else [track]
+        if not refs:
+            raise LibraryError("no track to start from")
+        seeds = [self.resolve(ref) for ref in refs]
+        q = np.mean([self._vector_of(seed) for seed in seeds], axis=0)
+        index = self.index()
+        skip = [*(s.id for s in seeds), *exclude]
+        pool = max(RADIO_POOL, 4 * n) if radio else n
+        ids, dists = index.search(q, pool, exclude=skip, budget=SEARCH_BUDGET)
+        candidates = self._recommendations(q, ids.tolist(), dists.tolist())
+        if not radio:
+            return candidates
+        rules = self.radio_rules()
+        played = self.store.tracks_by_ids(list(history))
+        anchor = seeds[-1].id if len(seeds) == 1 else -1
+
+        def fallback() -> list[Recommendation]:
+            artists = {normalised(s.artist) for s in seeds if s.artist}
+            genres = {normalised(s.genre) for s in seeds if s.genre}
+            near = [
+                t.id
+                for t in self.store.tracks()
+                if t.id in index
+                and (normalised(t.artist) in artists or normalised(t.genre) in genres)
+            ]
+            d = [float(np.linalg.norm(index.vector(t) - q)) for t in near]
+            return self._recommendations(q, near, d)
+
+        return choose(
+            seeds,
+            candidates,
+            n,
+            rules=rules,
+            typical=index.typical_distance(),
+            history=[played[i] for i in history if i in played],
+            fallback=fallback,
+            seed_skips=self.store.skips_for_seed(anchor),
+            skip_totals=self.store.skip_totals(),
+        )
+
+    def _recommendations(
+        self, q: np.ndarray, ids: list[int], dists: list[float]
+    ) -> list[Recommendation]:
+        index = self.index()
+        found = self.store.tracks_by_ids(ids)
         assert self._model is not None  # index() loaded it
         weights = self._model.weights_
         out = []
-        for tid, dist in zip(ids.tolist(), dists.tolist(), strict=True):
-            closeness = family_closeness(q, index.vector(tid), weights)
-            out.append(Recommendation(found[tid], float(dist), reason(closeness), closeness))
+        for tid, dist in zip(ids, dists, strict=True):
+            v = index.vector(tid)
+            closeness = family_closeness(q, v, weights)
+            why = reason(closeness, differences(q, v, weights))
+            out.append(Recommendation(found[tid], float(dist), why, closeness))
         return out
+
+    # -- settings and listening feedback -----------------------------------------------
+    def family_weights(self) -> dict[str, float]:
+        """Each feature family's share of the distance (a setting; used when training)."""
+        text = self.store.get_meta(WEIGHTS_KEY)
+        return dict(DEFAULT_WEIGHTS) if text is None else json.loads(text)
+
+    def set_family_weights(self, weights: dict[str, float] | None) -> None:
+        """Change the weights (None: the defaults); they apply from the next training."""
+        self.store.set_meta(
+            WEIGHTS_KEY, json.dumps(DEFAULT_WEIGHTS if weights is None else weights)
+        )
+
+    def radio_rules(self) -> RadioRules:
+        return RadioRules.from_json(self.store.get_meta(RULES_KEY))
+
+    def set_radio_rules(self, rules: RadioRules) -> None:
+        self.store.set_meta(RULES_KEY, rules.to_json())
+
+    def record_skip(self, seed: int, track: int) -> None:
+        """``track`` was skipped in its first seconds after being suggested for ``seed``."""
+        self.store.record_skip(seed, track, time.time())
+
+    def skips(self) -> list[tuple[Track, int]]:
+        """Skipped tracks with their total early skips, most skipped first."""
+        totals = self.store.skip_totals()
+        found = self.store.tracks_by_ids(list(totals))
+        return sorted(
+            ((found[t], c) for t, c in totals.items() if t in found), key=lambda tc: -tc[1]
+        )
+
+    def reset_skips(self, track: str | int | Track | None = None) -> int:
+        """Forget the skips of one track, or all of them; return how many were kept."""
+        return self.store.reset_skips(None if track is None else self.resolve(track).id)
 
     def evaluate(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
         """Leave-one-out precision@k of the model's space for ``label``."""

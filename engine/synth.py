@@ -194,7 +194,12 @@ def make_library(
     styles: Sequence[str] | None = None,
     seed: int = 0,
 ) -> list[Path]:
-    """Write a tagged synthetic library under ``folder``/Style/; return the files."""
+    """Write a tagged synthetic library under ``folder``/Style/; return the files.
+
+    Each style has four artists (``Ensemble 1-4``, by track number modulo 4) and two
+    albums (``Vol. 1`` holds the odd track numbers), as a genre would in a real
+    library, so radio rules on artist and album can be satisfied within a style.
+    """
     paths = []
     for s, style in enumerate(styles or list(STYLES)):
         album_dir = folder / style
@@ -208,8 +213,8 @@ def make_library(
                 path,
                 {
                     "title": f"{style} {i + 1}",
-                    "artist": f"{style.split()[0]} Ensemble {i % 2 + 1}",
-                    "album": style,
+                    "artist": f"{style.split()[0]} Ensemble {i % 4 + 1}",
+                    "album": f"{style} Vol. {i % 2 + 1}",
                     "genre": style,
                     "tracknumber": str(i + 1),
                     "date": "2026",

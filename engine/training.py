@@ -18,9 +18,11 @@ from engine.processes import lower_priority, spawn_context
 from engine.progress import CancelToken, Progress
 
 
-def fit_and_save(X: np.ndarray, clusters: int | None, folder: str) -> dict[str, Any]:
+def fit_and_save(
+    X: np.ndarray, clusters: int | None, folder: str, weights: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Fit a :class:`SimilarityModel` on ``X`` and save it in ``folder``; return its card."""
-    return SimilarityModel(clusters).fit(X).save(Path(folder))
+    return SimilarityModel(clusters, weights=weights).fit(X).save(Path(folder))
 
 
 def train_in_process(
@@ -28,6 +30,7 @@ def train_in_process(
     clusters: int | None,
     folder: Path,
     cancel: CancelToken | None = None,
+    weights: dict[str, float] | None = None,
 ) -> Generator[Progress, None, dict[str, Any] | None]:
     """Run :func:`fit_and_save` in a worker process; ``None`` when cancelled.
 
@@ -36,7 +39,7 @@ def train_in_process(
     message = f"Clustering {len(X)} tracks"
     pool = spawn_context().Pool(1, initializer=lower_priority)
     try:
-        result = pool.apply_async(fit_and_save, (X, clusters, str(folder)))
+        result = pool.apply_async(fit_and_save, (X, clusters, str(folder), weights))
         while not result.ready():
             if cancel and cancel.cancelled:
                 pool.terminate()  # the save is atomic: the previous model stays intact

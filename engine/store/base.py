@@ -90,5 +90,43 @@ class Store(ABC):
         """``tracks``, ``analysed``, ``pending``, ``analysis_failed``, ``unreadable`` (files
         that are not tracks) and ``failed`` (the last two together)."""
 
+    # -- listening feedback ---------------------------------------------------------
+    @abstractmethod
+    def record_skip(self, seed_id: int, track_id: int, at: float) -> None:
+        """Count one early skip of ``track_id`` when it was suggested for ``seed_id``."""
+
+    @abstractmethod
+    def skips_for_seed(self, seed_id: int) -> dict[int, int]:
+        """``track_id -> skips`` of the suggestions skipped after ``seed_id``."""
+
+    @abstractmethod
+    def skip_totals(self) -> dict[int, int]:
+        """``track_id -> skips`` over all seeds."""
+
+    @abstractmethod
+    def reset_skips(self, track_id: int | None = None) -> int:
+        """Forget the skips of ``track_id`` (as seed or suggestion), or all; return rows."""
+
+    # -- imported metadata and features (engine/fma.py) ---------------------------------
+    #: The tag fields :meth:`update_tags` may change.
+    EDITABLE_TAGS = ("title", "artist", "album", "genre", "albumartist")
+
+    @abstractmethod
+    def update_tags(self, rows: Sequence[tuple[int, dict[str, str]]]) -> int:
+        """Set tag fields (only :attr:`EDITABLE_TAGS`) of tracks by id; return tracks updated.
+
+        Raises ``ValueError`` for any other field, before writing anything.
+        """
+
+    @abstractmethod
+    def put_external_features(self, name: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Store vectors computed outside Encore under ``name`` (rows of unknown tracks are
+        skipped); every vector of a ``name`` must have the same length."""
+
+    @abstractmethod
+    def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, matrix)``: int64 ids and float32 rows stored under ``name`` (a (0, 0)
+        matrix when there are none)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

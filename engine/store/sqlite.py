@@ -61,6 +61,22 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE skips (
+        seed_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        count INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (seed_id, track_id)
+    );
+    CREATE INDEX skips_track ON skips(track_id);
+    CREATE TABLE external_features (
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (name, track_id)
+    );
+    """,
 )
 
 _TRACK_COLUMNS = (
@@ -330,6 +346,84 @@ class SQLiteStore(Store):
             .execute(
                 "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id",
                 (version,),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), -1).copy()
+
+    # -- listening feedback ---------------------------------------------------------
+    def record_skip(self, seed_id: int, track_id: int, at: float) -> None:
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO skips(seed_id, track_id, count, at) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT(seed_id, track_id) DO UPDATE SET count = count + 1, at = excluded.at",
+                (seed_id, track_id, at),
+            )
+
+    def skips_for_seed(self, seed_id: int) -> dict[int, int]:
+        rows = self._con().execute(
+            "SELECT track_id, count FROM skips WHERE seed_id = ?", (seed_id,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def skip_totals(self) -> dict[int, int]:
+        rows = self._con().execute("SELECT track_id, SUM(count) FROM skips GROUP BY track_id")
+        return {r[0]: r[1] for r in rows}
+
+    def reset_skips(self, track_id: int | None = None) -> int:
+        with self._tx() as con:
+            if track_id is None:
+                return con.execute("DELETE FROM skips").rowcount
+            return con.execute(
+                "DELETE FROM skips WHERE seed_id = ? OR track_id = ?", (track_id, track_id)
+            ).rowcount
+
+    # -- imported metadata and features (engine/fma.py) ---------------------------------
+    def update_tags(self, rows: Sequence[tuple[int, dict[str, str]]]) -> int:
+        unknown = {key for _, tags in rows for key in tags} - set(self.EDITABLE_TAGS)
+        if unknown:  # column names go into the SQL text, so only known ones may pass
+            raise ValueError(f"not a tag field: {', '.join(sorted(unknown))}")
+        updated = 0
+        with self._tx() as tx:
+            for track_id, tags in rows:
+                if not tags:
+                    continue
+                assignments = ", ".join(f"{key} = ?" for key in tags)
+                updated += tx.execute(
+                    f"UPDATE tracks SET {assignments} WHERE id = ?",
+                    (*(str(v) for v in tags.values()), int(track_id)),
+                ).rowcount
+        return updated
+
+    def put_external_features(self, name: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        blobs = [(int(i), np.asarray(v, dtype=np.float32).ravel().tobytes()) for i, v in rows]
+        with self._tx() as tx:
+            stored = tx.execute(
+                "SELECT length(vector) FROM external_features WHERE name = ? LIMIT 1", (name,)
+            ).fetchone()
+            # one length per name, or external_features() could not reshape the rows
+            sizes = {len(b) for _, b in blobs} | ({stored[0]} if stored else set())
+            if len(sizes) > 1:
+                raise ValueError(
+                    f"{name} feature vectors must all have one length, not "
+                    + " and ".join(str(s // 4) for s in sorted(sizes))
+                )
+            tx.executemany(
+                "INSERT OR REPLACE INTO external_features(track_id, name, vector)"
+                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM tracks WHERE id = ?)",
+                [(i, name, blob, i) for i, blob in blobs],
+            )
+
+    def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id",
+                (name,),
             )
             .fetchall()
         )

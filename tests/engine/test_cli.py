@@ -123,3 +123,51 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     proc.stdout.close()  # like `encore status | head -0`
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err
+
+
+@pytest.fixture
+def trained_copy(trained, tmp_path):
+    """A private copy of the session's trained library state, for commands that write."""
+    import shutil
+
+    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
+    home = tmp_path / "home"
+    shutil.copytree(trained.home, home)
+    return home
+
+
+@pytest.mark.slow
+def test_more_like_these_export_skips_and_radio_settings(trained_copy, tmp_path):
+    home = trained_copy
+    tracks = json.loads(encore(home, "tracks", "--json").stdout)
+    a, b = tracks[0], tracks[-1]
+    mix = json.loads(
+        encore(home, "recommend", str(a["id"]), str(b["id"]), "--together", "--json").stdout
+    )
+    assert len(mix) == 1 and [q["id"] for q in mix[0]["query"]] == [a["id"], b["id"]]
+    got = [r["id"] for r in mix[0]["recommendations"]]
+    assert len(got) == 5 and {a["id"], b["id"]}.isdisjoint(got)
+    assert all(
+        r["reason"].startswith(("similar", "nearest", "nothing")) for r in mix[0]["recommendations"]
+    )
+
+    plain = json.loads(encore(home, "recommend", str(a["id"]), "--plain", "--json").stdout)
+    distances = [r["distance"] for r in plain[0]["recommendations"]]
+    assert distances == sorted(distances)
+
+    out = tmp_path / "lists" / "mix.m3u8"
+    out.parent.mkdir()
+    encore(home, "export-m3u", "--from", str(a["id"]), "-n", "7", "--relative", str(out))
+    lines = out.read_text(encoding="utf-8").splitlines()
+    entries = [line for line in lines if not line.startswith("#")]
+    assert lines[0] == "#EXTM3U" and len(entries) == 8
+    assert all(not os.path.isabs(e) for e in entries)
+    assert os.path.normpath(out.parent / entries[0]) == a["path"]
+    encore(home, "export-m3u", str(out))
+    assert len([x for x in out.read_text().splitlines() if not x.startswith("#")]) == len(tracks)
+
+    assert "No songs skipped" in encore(home, "skips").stdout
+    shown = encore(home, "radio", "--artist-window", "5", "--exclude-genre", "Noise Rock").stdout
+    assert "artist window: 5" in shown and "Noise Rock" in shown
+    assert "artist window: 5" in encore(home, "radio").stdout
+    assert "artist window: 3" in encore(home, "radio", "--reset").stdout

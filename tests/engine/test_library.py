@@ -22,7 +22,7 @@ def test_recommendations_are_five_distinct_existing_tracks_never_the_query(train
     ids = {t.id for t in tracks}
     same_style = 0
     for query in tracks:
-        recs = trained.similar(query, 5)
+        recs = trained.similar(query, 5, radio=False)
         got = [r.track.id for r in recs]
         assert len(got) == 5 == len(set(got))
         assert query.id not in got and set(got) <= ids
@@ -38,7 +38,7 @@ def test_recommendations_are_five_distinct_existing_tracks_never_the_query(train
 def test_results_equal_exact_search_over_the_whole_library(trained):
     index = trained.index()
     for query in trained.tracks()[::7]:
-        recs = trained.similar(query.id, 5)
+        recs = trained.similar(query.id, 5, radio=False)
         _ref_ids, ref_d = index.exact(index.vector(query.id), 5, exclude=[query.id])
         np.testing.assert_allclose([r.distance for r in recs], ref_d, rtol=1e-5)
 

@@ -23,14 +23,23 @@ def test_fit_returns_self_and_unfitted_use_raises():
     assert m.centroids_.shape == (4, N_FEATURES)
 
 
-def test_each_family_weighs_the_same_whatever_its_size():
-    w = family_weights()
+def test_each_family_weighs_its_setting_whatever_its_size():
     from engine.features import FAMILIES
+    from engine.model import DEFAULT_WEIGHTS, parse_weights
 
+    w = family_weights({})  # no setting: every family the same share
     shares = [float((w[sl] ** 2).sum()) for sl in FAMILIES.values()]
     np.testing.assert_allclose(shares, 1.0, rtol=1e-6)
     boosted = family_weights({"rhythm": 4.0})
     assert float((boosted[FAMILIES["rhythm"]] ** 2).sum()) == pytest.approx(4.0)
+    default = family_weights()
+    for family, sl in FAMILIES.items():
+        share = float((default[sl] ** 2).sum())
+        assert share == pytest.approx(DEFAULT_WEIGHTS.get(family, 1.0), rel=1e-6)
+    assert parse_weights("timbre=0.5, rhythm=2") == {"timbre": 0.5, "rhythm": 2.0}
+    for bad in ("tempo=1", "timbre=x", "timbre=-1"):
+        with pytest.raises(ValueError):
+            parse_weights(bad)
 
 
 def test_default_clusters_grows_with_the_library():
