@@ -14,19 +14,16 @@ from engine import __version__
 def main(argv: Sequence[str]) -> int:
     """Open the window.
 
-    ``argv`` may hold ``--home DIR``, ``--self-check`` (play, fill up-next, report, exit)
-    and files or folders to add and play.
+    ``argv`` may hold ``--home DIR``, ``--store URI`` (a shared MongoDB library),
+    ``--self-check`` (play, fill up-next, report, exit) and files or folders to add and
+    play.
     """
     args = list(argv)
     self_check = "--self-check" in args
     if self_check:
         args.remove("--self-check")
-    home = None
-    if "--home" in args:
-        i = args.index("--home")
-        if i + 1 < len(args):
-            home = args[i + 1]
-            del args[i : i + 2]
+    home = _option(args, "--home")
+    store = _option(args, "--store")
     app = QApplication.instance() or QApplication([sys.argv[0], *args])
     app.setApplicationName("Encore")
     app.setApplicationVersion(__version__)
@@ -37,7 +34,7 @@ def main(argv: Sequence[str]) -> int:
     from engine.store import StoreError
 
     try:
-        library = Library(home)
+        library = Library(home, store_uri=store)
     except StoreError as exc:
         QMessageBox.critical(None, "Encore cannot open its library", str(exc))
         return 1
@@ -57,3 +54,14 @@ def main(argv: Sequence[str]) -> int:
     code = app.exec()
     library.close()
     return code
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """Take ``name VALUE`` out of ``args``; return VALUE (None when absent)."""
+    if name in args:
+        i = args.index(name)
+        if i + 1 < len(args):
+            value = args[i + 1]
+            del args[i : i + 2]
+            return value
+    return None

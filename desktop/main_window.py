@@ -7,7 +7,16 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.failures_dialog import FailuresDialog
 from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
@@ -18,6 +27,7 @@ from desktop.player import Player
 from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
+from engine.features import FEATURE_VERSION
 from engine.formats import is_audio_name
 from engine.library import Library
 from engine.tags import read_cover
@@ -94,6 +104,7 @@ class MainWindow(QMainWindow):
         self.both_action = action(lib, "Rescan and retrain", self.jobs.rescan_and_retrain)
         self._menus[lib].addSeparator()
         action(lib, "&Failed files…", self.show_failures)
+        action(lib, "S&hared library (MongoDB)…", self.choose_store)
         self._menus[lib].addSeparator()
         self.more_like_action = action(
             lib, "&More like the selected songs", self.more_like_selection, QKeySequence("Ctrl+M")
@@ -197,6 +208,42 @@ class MainWindow(QMainWindow):
             return
         self.show_message(f"Saved {len(tracks)} songs to {path}")
 
+    def choose_store(self, uri: str | None = None) -> None:
+        """Use a shared MongoDB library from the next start (empty: this computer's)."""
+        from engine.paths import set_store_setting, store_setting
+        from engine.store.mongo import MongoStore, is_mongo_uri, redact
+
+        if uri is None:
+            current = store_setting(self.library.home) or ""
+            uri, ok = QInputDialog.getText(
+                self,
+                "Shared library",
+                "MongoDB URI, e.g. mongodb://user:password@server:27017/encore\n"
+                "(leave empty to use the library on this computer):",
+                QLineEdit.EchoMode.PasswordEchoOnEdit,  # the URI may hold a password
+                current,
+            )
+            if not ok:
+                return
+        uri = uri.strip()
+        if not uri:
+            set_store_setting(self.library.home, None)
+            self.show_message("From the next start, Encore uses the library on this computer.")
+            return
+        if not is_mongo_uri(uri):
+            self.show_message("A shared library needs a mongodb:// or mongodb+srv:// URI.")
+            return
+        self.show_message(f"Connecting to {redact(uri)}…")
+
+        def connect(token: object) -> None:  # off the GUI thread: it may take seconds
+            MongoStore(uri, feature_version=FEATURE_VERSION).close()
+
+        def connected(_: object) -> None:
+            set_store_setting(self.library.home, uri)
+            self.show_message(f"From the next start, Encore uses the shared library {redact(uri)}.")
+
+        self.runner.start(connect, name="store", succeeded=connected, failed=self.show_message)
+
     def forget_skips(self) -> None:
         forgotten = self.library.reset_skips()
         self.show_message(f"Forgot {forgotten} skipped suggestion(s).")
@@ -236,7 +283,9 @@ class MainWindow(QMainWindow):
     def _apply_snapshot(self, snap: Snapshot) -> None:
         self.view.set_tracks(snap.tracks, snap.keys)
         analysed = sum(t.analysed for t in snap.tracks)
-        self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed")
+        shared = getattr(self.library.store, "location", None)  # only a shared store has one
+        where = f" · shared library {shared}" if shared else ""
+        self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed{where}")
         self.failed_button.setText(f"⚠ {snap.failures} failed")
         self.failed_button.setToolTip("Show the files that could not be read or analysed")
         self.failed_button.setVisible(snap.failures > 0)

@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="state folder (default: $ENCORE_HOME or the user data folder)",
     )
+    common.add_argument(
+        "--store",
+        metavar="URI",
+        default=argparse.SUPPRESS,
+        help="a shared mongodb:// library (default: $ENCORE_STORE, else the SQLite "
+        "library in the state folder)",
+    )
     parser = argparse.ArgumentParser(
         prog="encore",
         description="Encore: a music player that knows which of your songs sound alike.",
@@ -267,7 +274,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args)
     from engine.library import Library
 
-    library = Library(getattr(args, "home", None))
+    library = Library(getattr(args, "home", None), store_uri=getattr(args, "store", None))
     try:
         handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]  # import-fma
         return int(handler(library, args))

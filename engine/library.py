@@ -82,14 +82,20 @@ class Library:
     """
 
     def __init__(
-        self, home: str | os.PathLike[str] | None = None, store: Store | None = None
+        self,
+        home: str | os.PathLike[str] | None = None,
+        store: Store | None = None,
+        *,
+        store_uri: str | None = None,
     ) -> None:
         self.home: Path = state_dir(home)
         self.models_path: Path = models_dir(self.home)
         #: Where analysis workers' decoder warnings go.
         self.log_path: Path = self.home / "logs" / "analysis.log"
         self.log_path.parent.mkdir(exist_ok=True)
-        self.store: Store = store or open_store(self.home, feature_version=FEATURE_VERSION)
+        self.store: Store = store or open_store(
+            self.home, feature_version=FEATURE_VERSION, uri=store_uri
+        )
         self._model: SimilarityModel | None = None
         self._card: dict[str, Any] | None = None
         self._index: ClusterIndex | None = None

@@ -54,6 +54,49 @@ def trained(tmp_path_factory: pytest.TempPathFactory, music_dir: Path):
     library.close()
 
 
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory):
+    """A MongoDB wire-protocol server (nx-27017, in memory) on a free loopback port.
+
+    Yields its base URI; each test uses its own database in it.
+    """
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from pymongo import MongoClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = shutil.which("nx-27017", path=str(Path(sys.executable).parent))
+    assert exe, "nx-27017 is a dev dependency: install the dev group"
+    # its own pid file: nx-27017 refuses to start while another one's pid file exists
+    pid_file = tmp_path_factory.mktemp("nx") / "nx.pid"
+    args = ["--data-dir", "memory", "--host", "127.0.0.1", "-p", str(port), "--threaded"]
+    server = subprocess.Popen(
+        [exe, *args, "--pid-file", str(pid_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"mongodb://127.0.0.1:{port}"
+    client = MongoClient(uri, serverSelectionTimeoutMS=200)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.admin.command("ping")
+            break
+        except Exception:
+            assert time.monotonic() < deadline, "the nx-27017 server did not start"
+            time.sleep(0.1)
+    client.close()
+    yield uri
+    server.terminate()
+    server.wait(10)
+
+
 def style_of(path: str) -> str:
     """The style a generated file belongs to (its folder name)."""
     style = Path(path).parent.name

@@ -1,15 +1,33 @@
-"""Stores behind one interface; SQLite is the embedded default."""
+"""Stores behind one interface; SQLite is the embedded default, MongoDB the shared one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from engine.paths import store_setting
 from engine.store.base import Store, StoreError
 from engine.store.sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "Store", "StoreError", "open_store"]
+__all__ = ["SQLiteStore", "Store", "StoreError", "open_store", "store_uri"]
 
 
-def open_store(home: Path, *, feature_version: int) -> Store:
-    """Open the library database in ``home``."""
-    return SQLiteStore(home / "library.sqlite3", feature_version=feature_version)
+def store_uri(home: Path, uri: str | None = None) -> str | None:
+    """The store to use: ``uri`` (``--store``), else ``$ENCORE_STORE``, else the one
+    chosen in the window, else None (the SQLite library in ``home``)."""
+    return uri or os.environ.get("ENCORE_STORE") or store_setting(home)
+
+
+def open_store(home: Path, *, feature_version: int, uri: str | None = None) -> Store:
+    """Open the library: MongoDB for a ``mongodb://`` URI, else SQLite in ``home``."""
+    from engine.store.mongo import MongoStore, is_mongo_uri
+
+    chosen = store_uri(home, uri)
+    if chosen is None:
+        return SQLiteStore(home / "library.sqlite3", feature_version=feature_version)
+    if not is_mongo_uri(chosen):
+        raise StoreError(
+            "the store must be a mongodb:// or mongodb+srv:// URI "
+            "(leave it out for the library on this computer)"
+        )
+    return MongoStore(chosen, feature_version=feature_version)

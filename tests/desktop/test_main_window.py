@@ -266,3 +266,29 @@ def test_a_rescan_trains_when_the_model_is_missing(qtbot, tmp_path, music_dir):
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30_000)
     assert all(t.analysed for t in window.view.model.tracks())
     close_window(qtbot, window)
+
+
+def test_choosing_a_shared_mongodb_library(qtbot, tmp_path, mongo_server):
+    from engine.paths import store_setting
+    from engine.store.mongo import MongoStore
+
+    home = tmp_path / "home"
+    window = open_window(qtbot, home)
+    window.choose_store("postgres://nope")
+    assert "mongodb://" in window.statusBar().currentMessage()
+    assert store_setting(home) is None
+    uri = f"{mongo_server}/shared"
+    window.choose_store(uri)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20_000)
+    assert store_setting(home) == uri
+    assert "next start" in window.statusBar().currentMessage()
+    assert oct((home / "store.json").stat().st_mode & 0o777) == "0o600"
+    close_window(qtbot, window)
+    reopened = Library(home)
+    assert isinstance(reopened.store, MongoStore)
+    reopened.close()
+    window = open_window(qtbot, home)
+    assert "shared library mongodb://" in window.counts.text()
+    window.choose_store("")
+    assert store_setting(home) is None
+    close_window(qtbot, window)

@@ -1,5 +1,7 @@
+import os
 import sqlite3
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -11,9 +13,16 @@ from engine.tracks import Failure, TrackInfo
 V = 1
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "lib.sqlite3", feature_version=V)
+@pytest.fixture(params=["sqlite", "mongo"])
+def store(request, tmp_path):
+    """Every test that uses this runs against both stores."""
+    if request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "lib.sqlite3", feature_version=V)
+    else:
+        from engine.store.mongo import MongoStore
+
+        base = request.getfixturevalue("mongo_server")
+        s = MongoStore(f"{base}/t{uuid.uuid4().hex}", feature_version=V)
     yield s
     s.close()
 
@@ -22,7 +31,8 @@ def info(path, size=10, mtime=1.0, **tags):
     return TrackInfo(path=path, size=size, mtime=mtime, **tags)
 
 
-def test_schema_is_versioned_and_uses_wal(store, tmp_path):
+def test_schema_is_versioned_and_uses_wal(tmp_path):
+    SQLiteStore(tmp_path / "lib.sqlite3", feature_version=V).close()
     con = sqlite3.connect(tmp_path / "lib.sqlite3")
     assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -139,3 +149,51 @@ def test_folders_and_meta(store):
     assert store.get_meta("x") is None
     store.set_meta("x", "1")
     assert store.get_meta("x") == "1"
+
+
+def test_skips_per_seed_totals_and_reset(store):
+    store.upsert_tracks([info(f"/m/{n}.mp3") for n in "abc"])
+    a, b, c = (t.id for t in store.tracks())
+    store.record_skip(a, b, 1.0)
+    store.record_skip(a, b, 2.0)
+    store.record_skip(c, b, 3.0)
+    store.record_skip(a, c, 4.0)
+    assert store.skips_for_seed(a) == {b: 2, c: 1}
+    assert store.skip_totals() == {b: 3, c: 1}
+    assert store.reset_skips(c) == 2  # as seed (c->b) and as suggestion (a->c)
+    assert store.skip_totals() == {b: 2}
+    store.remove_paths(["/m/b.mp3"])  # a removed track takes its skips with it
+    assert store.skip_totals() == {} and store.reset_skips() == 0
+
+
+def test_tag_updates_and_external_feature_sets(store):
+    store.upsert_tracks([info("/m/a.mp3", title="Old"), info("/m/b.mp3")])
+    a, b = store.tracks()
+    assert store.update_tags([(a.id, {"title": "New", "genre": "Folk"})]) == 1
+    assert (store.tracks()[0].title, store.tracks()[0].genre) == ("New", "Folk")
+    with pytest.raises(ValueError, match="not a tag field"):
+        store.update_tags([(a.id, {"path": "/etc/passwd"})])
+    store.put_external_features(
+        "fma", [(b.id, np.arange(4)), (a.id, np.ones(4)), (999, np.ones(4))]
+    )
+    ids, X = store.external_features("fma")
+    assert ids.tolist() == [a.id, b.id] and X.shape == (2, 4)
+    with pytest.raises(ValueError, match="one length"):
+        store.put_external_features("fma", [(a.id, np.ones(5))])
+    assert store.external_features("other")[1].shape == (0, 0)
+
+
+def test_paths_that_are_not_utf8_round_trip(store):
+    odd = os.fsdecode(b"/m/caf\xe9.mp3")  # a Latin-1 name on a UTF-8 system
+    store.upsert_tracks([info(odd), info("/m/ok.mp3")])
+    assert sorted(t.path for t in store.tracks()) == sorted([odd, "/m/ok.mp3"])
+    assert store.track_by_path(odd) is not None and odd in store.file_states()
+    assert store.remove_paths([odd]) == 1
+
+
+def test_writing_the_same_scan_twice_changes_nothing(store):
+    rows = [info("/m/a.mp3", title="A"), info("/m/b.mp3", title="B")]
+    store.upsert_tracks(rows)
+    first = store.tracks()
+    store.upsert_tracks(rows)  # e.g. a scan interrupted and run again
+    assert store.tracks() == first

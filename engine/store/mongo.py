@@ -1,0 +1,454 @@
+"""MongoDB store (pymongo): one catalogue shared by several machines.
+
+Chosen with a ``mongodb://`` (or ``mongodb+srv://``) URI. The database is the URI's
+path (default ``encore``). Collections:
+
+``tracks``
+    ``{_id: int, path, size, mtime, title, …, error, added_at}``; unique index on path.
+``features``
+    ``{_id: track id, version, vector: float32 bytes, analysed_at}``; index on version.
+``scan_failures``, ``folders``, ``meta``
+    Keyed by path or key.
+``skips``, ``external_features``
+    Listening feedback and imported feature sets (unique compound indexes).
+``counters``
+    Integer track ids, shared by every writer (one atomic ``$inc`` per batch).
+
+MongoDB only has multi-document transactions on replica sets, so every write here
+is idempotent and ordered so that an interruption at any point leaves whole
+documents and a consistent library: features are dropped *before* their track's
+size/mtime change (an interrupted rescan re-analyses the track rather than keeping
+stale features), a track's features go before the track, and each document is
+written whole by one atomic upsert. Plain pymongo only, so it works unchanged
+against MongoDB proper.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from engine.store.base import Store, StoreError
+from engine.tracks import Failure, Track, TrackInfo, track_from_row
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: How long to look for a server before saying it is unreachable.
+SERVER_TIMEOUT_MS = 5000
+_TAGS = ("title", "artist", "album", "albumartist", "genre", "tracknumber", "year", "duration")
+
+
+def is_mongo_uri(text: str | None) -> bool:
+    return bool(text) and str(text).startswith(("mongodb://", "mongodb+srv://"))
+
+
+def redact(uri: str) -> str:
+    """The URI with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    hosts = parts.netloc.rsplit("@", 1)[-1]  # may list several hosts, so not .hostname
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{hosts}"))
+
+
+def _db_path(path: str) -> str:
+    """Paths as BSON strings. A name that is not UTF-8 (BSON strings must be) is kept as
+    U+FFFE (a Unicode noncharacter, which no real path starts with) + the hex of its
+    bytes: unlike a binary value, a string matches in every server's queries."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\ufffe" + os.fsencode(path).hex()
+    return path
+
+
+def _py_path(value: str) -> str:
+    return os.fsdecode(bytes.fromhex(value[1:])) if value.startswith("\ufffe") else value
+
+
+def _translated(method: F) -> F:
+    """Turn pymongo's errors into one-line StoreErrors without the password."""
+
+    @functools.wraps(method)
+    def wrapper(self: MongoStore, *args: Any, **kwargs: Any) -> Any:
+        from pymongo.errors import PyMongoError
+
+        try:
+            return method(self, *args, **kwargs)
+        except PyMongoError as exc:
+            raise StoreError(self._describe(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class MongoStore(Store):
+    """A :class:`Store` in a MongoDB database at ``uri``."""
+
+    def __init__(self, uri: str, *, feature_version: int) -> None:
+        from pymongo import MongoClient
+        from pymongo.errors import ConfigurationError, PyMongoError
+
+        self._client = None
+        self._uri = uri
+        self._feature_version = feature_version
+        self.location = redact(uri)
+        options: dict[str, Any] = {"connect": False, "appname": "Encore"}
+        if "serverselectiontimeoutms" not in uri.lower():  # the URI's own setting wins
+            options["serverSelectionTimeoutMS"] = SERVER_TIMEOUT_MS
+        try:
+            self._client: Any = MongoClient(uri, **options)
+            self._db = self._client.get_default_database("encore")
+            self._client.admin.command("ping")
+            self._db.tracks.create_index("path", unique=True)
+            self._db.features.create_index("version")
+            self._db.skips.create_index([("seed", 1), ("track", 1)], unique=True)
+            self._db.skips.create_index("track")
+            self._db.external_features.create_index([("name", 1), ("track", 1)], unique=True)
+        except (PyMongoError, ConfigurationError, ValueError) as exc:
+            self.close()
+            raise StoreError(self._describe(exc)) from None
+        except Exception as exc:  # a server that breaks the handshake (e.g. on auth)
+            self.close()
+            detail = self._describe(exc).split(": ", 1)[-1]
+            raise StoreError(
+                f"MongoDB at {self.location} refused the connection ({detail})"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"MongoStore({self.location!r})"
+
+    def _describe(self, exc: BaseException) -> str:
+        from pymongo.errors import (
+            ConnectionFailure,
+            OperationFailure,
+            ServerSelectionTimeoutError,
+        )
+
+        where = self.location
+        if isinstance(exc, ServerSelectionTimeoutError):
+            return f"cannot reach MongoDB at {where} (is the server running and reachable?)"
+        if isinstance(exc, ConnectionFailure):
+            return f"lost the connection to MongoDB at {where}; nothing half-written was kept"
+        if isinstance(exc, OperationFailure) and exc.code in (13, 18):
+            return f"MongoDB at {where} refused the credentials or the access"
+        text = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        text = f"{type(exc).__name__}: {text}" if isinstance(exc, KeyError) else text
+        password = urlsplit(self._uri).password
+        if password:
+            text = text.replace(password, "***")
+        return f"MongoDB at {where}: {text}"
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _new_ids(self, count: int) -> list[int]:
+        from pymongo import ReturnDocument
+
+        counter = self._db.counters.find_one_and_update(
+            {"_id": "tracks"},
+            {"$inc": {"seq": count}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        last = int(counter["seq"])
+        return list(range(last - count + 1, last + 1))
+
+    def _track(self, doc: dict[str, Any], versions: dict[int, int]) -> Track:
+        data = {k: doc.get(k) for k in ("size", "mtime", *_TAGS)}
+        data.update(
+            id=int(doc["_id"]),
+            path=_py_path(doc["path"]),
+            error=doc.get("error") or "",
+            analysed=versions.get(int(doc["_id"])) == self._feature_version,
+        )
+        for key in ("title", "artist", "album", "albumartist", "genre"):
+            data[key] = data[key] or ""
+        return track_from_row(data)
+
+    def _versions(self, ids: Sequence[int] | None = None) -> dict[int, int]:
+        query = {} if ids is None else {"_id": {"$in": list(ids)}}
+        return {int(d["_id"]): d["version"] for d in self._db.features.find(query, {"version": 1})}
+
+    # -- folders and settings ----------------------------------------------------------
+    @_translated
+    def folders(self) -> list[str]:
+        docs = self._db.folders.find().sort([("added_at", 1), ("_id", 1)])
+        return [_py_path(d["_id"]) for d in docs]
+
+    @_translated
+    def add_folders(self, folders: Iterable[str]) -> None:
+        now = time.time()
+        for folder in folders:
+            self._db.folders.update_one(
+                {"_id": _db_path(folder)}, {"$setOnInsert": {"added_at": now}}, upsert=True
+            )
+
+    @_translated
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        doc = self._db.meta.find_one({"_id": key})
+        return doc["value"] if doc else default
+
+    @_translated
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.meta.update_one({"_id": key}, {"$set": {"value": value}}, upsert=True)
+
+    # -- tracks ------------------------------------------------------------------------
+    @_translated
+    def tracks(self) -> list[Track]:
+        versions = self._versions()
+        return [self._track(d, versions) for d in self._db.tracks.find().sort("_id", 1)]
+
+    @_translated
+    def tracks_by_ids(self, ids: Sequence[int]) -> dict[int, Track]:
+        ids = [int(i) for i in ids]
+        versions = self._versions(ids)
+        docs = self._db.tracks.find({"_id": {"$in": ids}})
+        return {int(d["_id"]): self._track(d, versions) for d in docs}
+
+    @_translated
+    def track_by_path(self, path: str) -> Track | None:
+        doc = self._db.tracks.find_one({"path": _db_path(path)})
+        return self._track(doc, self._versions([doc["_id"]])) if doc else None
+
+    @_translated
+    def file_states(self) -> dict[str, tuple[int, float]]:
+        fields = {"path": 1, "size": 1, "mtime": 1}
+        states = {
+            _py_path(d["path"]): (d["size"], d["mtime"]) for d in self._db.tracks.find({}, fields)
+        }
+        for d in self._db.scan_failures.find({}, {"size": 1, "mtime": 1}):
+            states.setdefault(_py_path(d["_id"]), (d["size"], d["mtime"]))
+        return states
+
+    @_translated
+    def upsert_tracks(self, infos: Sequence[TrackInfo]) -> None:
+        from pymongo import UpdateOne
+
+        if not infos:
+            return
+        paths = [_db_path(i.path) for i in infos]
+        old = {
+            _py_path(d["path"]): d
+            for d in self._db.tracks.find(
+                {"path": {"$in": paths}}, {"size": 1, "mtime": 1, "path": 1}
+            )
+        }
+        changed = [
+            old[i.path]["_id"]
+            for i in infos
+            if i.path in old and (old[i.path]["size"], old[i.path]["mtime"]) != (i.size, i.mtime)
+        ]
+        if changed:  # first, so an interruption leaves "needs analysis", never stale features
+            self._db.features.delete_many({"_id": {"$in": changed}})
+        fresh = iter(self._new_ids(sum(1 for i in infos if i.path not in old)))
+        now = time.time()
+        ops = []
+        for info, path in zip(infos, paths, strict=True):
+            values: dict[str, Any] = {"size": info.size, "mtime": info.mtime}
+            values.update({k: getattr(info, k) for k in _TAGS})
+            if info.path in old:
+                if old[info.path]["_id"] in changed:
+                    values["error"] = ""
+                ops.append(UpdateOne({"path": path}, {"$set": values}))
+            else:
+                new = {"_id": next(fresh), "error": "", "added_at": now}
+                ops.append(
+                    UpdateOne({"path": path}, {"$set": values, "$setOnInsert": new}, upsert=True)
+                )
+        self._db.tracks.bulk_write(ops, ordered=False)
+        self._db.scan_failures.delete_many({"_id": {"$in": paths}})
+
+    @_translated
+    def remove_paths(self, paths: Iterable[str]) -> int:
+        paths = [_db_path(p) for p in paths]
+        ids = [d["_id"] for d in self._db.tracks.find({"path": {"$in": paths}}, {"_id": 1})]
+        self._forget(ids)
+        removed = self._db.tracks.delete_many({"_id": {"$in": ids}}).deleted_count
+        self._db.scan_failures.delete_many({"_id": {"$in": paths}})
+        return removed
+
+    def _forget(self, ids: list[int]) -> None:
+        """Everything that hangs off these tracks (before the tracks themselves go)."""
+        if ids:
+            self._db.features.delete_many({"_id": {"$in": ids}})
+            self._db.skips.delete_many({"$or": [{"seed": {"$in": ids}}, {"track": {"$in": ids}}]})
+            self._db.external_features.delete_many({"track": {"$in": ids}})
+
+    # -- failures ----------------------------------------------------------------------
+    @_translated
+    def record_scan_failures(self, failures: Sequence[Failure]) -> None:
+        now = time.time()
+        for f in failures:
+            path = _db_path(f.path)
+            # A file that became unreadable is no longer a playable track.
+            gone = [d["_id"] for d in self._db.tracks.find({"path": path}, {"_id": 1})]
+            self._forget(gone)
+            self._db.tracks.delete_many({"path": path})
+            self._db.scan_failures.replace_one(
+                {"_id": path},
+                {"_id": path, "size": f.size, "mtime": f.mtime, "reason": f.reason, "at": now},
+                upsert=True,
+            )
+
+    @_translated
+    def failures(self) -> list[Failure]:
+        out = [
+            Failure(_py_path(d["_id"]), "scan", d["reason"], d["size"], d["mtime"])
+            for d in self._db.scan_failures.find()
+        ]
+        out.sort(key=lambda f: f.path)
+        errors = self._db.tracks.find({"error": {"$nin": ["", None]}})
+        analysis = [
+            Failure(_py_path(d["path"]), "analyze", d["error"], d["size"], d["mtime"])
+            for d in errors
+        ]
+        return out + sorted(analysis, key=lambda f: f.path)
+
+    # -- features ----------------------------------------------------------------------
+    @_translated
+    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
+        done = {d["_id"] for d in self._db.features.find({"version": version}, {"_id": 1})}
+        docs = self._db.tracks.find({"error": ""}, {"path": 1}).sort("_id", 1)
+        return [(int(d["_id"]), _py_path(d["path"])) for d in docs if d["_id"] not in done]
+
+    @_translated
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
+        from bson import Binary
+        from pymongo import ReplaceOne
+
+        ids = [int(i) for i, _ in rows]
+        known = {d["_id"] for d in self._db.tracks.find({"_id": {"$in": ids}}, {"_id": 1})}
+        now = time.time()
+        ops = [
+            ReplaceOne(
+                {"_id": int(i)},
+                {
+                    "_id": int(i),  # explicit: not every server copies it from the filter
+                    "version": version,
+                    "vector": Binary(np.asarray(v, dtype=np.float32).tobytes()),
+                    "analysed_at": now,
+                },
+                upsert=True,
+            )
+            for i, v in rows
+            if int(i) in known
+        ]
+        if ops:
+            self._db.features.bulk_write(ops, ordered=False)
+
+    @_translated
+    def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None:
+        from pymongo import UpdateOne
+
+        if not rows:
+            return
+        self._db.features.delete_many({"_id": {"$in": [int(i) for i, _ in rows]}})
+        ops = [UpdateOne({"_id": int(i)}, {"$set": {"error": e}}) for i, e in rows]
+        self._db.tracks.bulk_write(ops, ordered=False)
+
+    @_translated
+    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
+        docs = list(self._db.features.find({"version": version}).sort("_id", 1))
+        return _matrix(docs, "_id")
+
+    @_translated
+    def counts(self, version: int) -> dict[str, int]:
+        tracks = self._db.tracks.count_documents({})
+        analysed = self._db.features.count_documents({"version": version})
+        errors = self._db.tracks.count_documents({"error": {"$nin": ["", None]}})
+        scan_failed = self._db.scan_failures.count_documents({})
+        return {
+            "tracks": tracks,
+            "analysed": analysed,
+            "pending": tracks - analysed - errors,
+            "analysis_failed": errors,
+            "unreadable": scan_failed,
+            "failed": errors + scan_failed,
+        }
+
+    # -- listening feedback --------------------------------------------------------------
+    @_translated
+    def record_skip(self, seed_id: int, track_id: int, at: float) -> None:
+        self._db.skips.update_one(
+            {"seed": int(seed_id), "track": int(track_id)},
+            {"$inc": {"count": 1}, "$set": {"at": at}},
+            upsert=True,
+        )
+
+    @_translated
+    def skips_for_seed(self, seed_id: int) -> dict[int, int]:
+        return {int(d["track"]): d["count"] for d in self._db.skips.find({"seed": int(seed_id)})}
+
+    @_translated
+    def skip_totals(self) -> dict[int, int]:
+        groups = self._db.skips.aggregate([{"$group": {"_id": "$track", "n": {"$sum": "$count"}}}])
+        return {int(g["_id"]): int(g["n"]) for g in groups}
+
+    @_translated
+    def reset_skips(self, track_id: int | None = None) -> int:
+        query = {} if track_id is None else {"$or": [{"seed": track_id}, {"track": track_id}]}
+        return self._db.skips.delete_many(query).deleted_count
+
+    # -- imported metadata and features --------------------------------------------------
+    @_translated
+    def update_tags(self, rows: Sequence[tuple[int, dict[str, str]]]) -> int:
+        from pymongo import UpdateOne
+
+        unknown = {key for _, tags in rows for key in tags} - set(self.EDITABLE_TAGS)
+        if unknown:
+            raise ValueError(f"not a tag field: {', '.join(sorted(unknown))}")
+        ops = [
+            UpdateOne({"_id": int(i)}, {"$set": {k: str(v) for k, v in tags.items()}})
+            for i, tags in rows
+            if tags
+        ]
+        return self._db.tracks.bulk_write(ops).matched_count if ops else 0
+
+    @_translated
+    def put_external_features(self, name: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        from bson import Binary
+        from pymongo import ReplaceOne
+
+        blobs = [(int(i), np.asarray(v, dtype=np.float32).ravel().tobytes()) for i, v in rows]
+        stored = self._db.external_features.find_one({"name": name})
+        sizes = {len(b) for _, b in blobs} | ({len(stored["vector"])} if stored else set())
+        if len(sizes) > 1:
+            raise ValueError(
+                f"{name} feature vectors must all have one length, not "
+                + " and ".join(str(s // 4) for s in sorted(sizes))
+            )
+        ids = [i for i, _ in blobs]
+        known = {d["_id"] for d in self._db.tracks.find({"_id": {"$in": ids}}, {"_id": 1})}
+        ops = [
+            ReplaceOne(
+                {"name": name, "track": i},
+                {"name": name, "track": i, "vector": Binary(b)},
+                upsert=True,
+            )
+            for i, b in blobs
+            if i in known
+        ]
+        if ops:
+            self._db.external_features.bulk_write(ops, ordered=False)
+
+    @_translated
+    def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        docs = list(self._db.external_features.find({"name": name}).sort("track", 1))
+        return _matrix(docs, "track")
+
+
+def _matrix(docs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    if not docs:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.fromiter((int(d[key]) for d in docs), dtype=np.int64, count=len(docs))
+    matrix = np.frombuffer(b"".join(bytes(d["vector"]) for d in docs), dtype=np.float32)
+    return ids, matrix.reshape(len(docs), -1).copy()
