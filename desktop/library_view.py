@@ -48,6 +48,7 @@ class LibraryView(QStackedWidget):
     play_requested = Signal(object)  # Track
     add_folder_requested = Signal()
     more_like_requested = Signal(list)  # [Track]: "more like these"
+    journey_requested = Signal(object)  # Track: the destination
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,6 +133,7 @@ class LibraryView(QStackedWidget):
         menu.addAction("Play", lambda: self.play_requested.emit(tracks[0]))
         label = "More like this" if len(tracks) == 1 else f"More like these {len(tracks)}"
         menu.addAction(label, lambda: self.more_like_requested.emit(tracks))
+        menu.addAction("Journey to here", lambda: self.journey_requested.emit(tracks[0]))
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def set_tracks(self, tracks: list[Track], keys: SortKeys | None = None) -> None:

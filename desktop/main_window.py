@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.clusters_panel import ClustersPanel
 from desktop.failures_dialog import FailuresDialog
 from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
 from desktop.library_view import LibraryView
+from desktop.map_view import MapPanel
 from desktop.now_playing import NowPlayingBar
 from desktop.playback import PlaybackController
 from desktop.player import Player
@@ -41,7 +43,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.library = library
         self.setWindowTitle("Encore")
-        self.resize(1200, 720)
+        self.resize(1280, 800)
         self.setAcceptDrops(True)
 
         self.runner = TaskRunner(self)
@@ -51,6 +53,14 @@ class MainWindow(QMainWindow):
         self.up_next = UpNextPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.up_next)
         self.up_next.setMinimumWidth(320)
+        self.map = MapPanel(self)
+        self.clusters = ClustersPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.map)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.clusters)
+        self.tabifyDockWidget(self.map, self.clusters)
+        self.map.raise_()
+        # the table stays the main view: the map starts as a strip below it
+        self.resizeDocks([self.map], [230], Qt.Orientation.Vertical)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -80,6 +90,7 @@ class MainWindow(QMainWindow):
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
         # Show the library at once, then catch up with changes made while Encore was closed.
         self.jobs.load()
+        self.refresh_atlas()
         if library.folders():
             self.jobs.rescan()
 
@@ -142,6 +153,9 @@ class MainWindow(QMainWindow):
             play, "&Save up next as playlist…", self.save_up_next, QKeySequence("Ctrl+S")
         )
         action(play, "Forget skipped songs", self.forget_skips)
+        action(
+            play, "&Journey to the selected song", self.journey_to_selection, QKeySequence("Ctrl+J")
+        )
         radio = action(play, "Radio (continue with similar songs)", self.up_next.radio.setChecked)
         radio.setCheckable(True)
         radio.setChecked(True)
@@ -150,10 +164,23 @@ class MainWindow(QMainWindow):
         view = "&View"
         action(view, "&Search", self.view.focus_search, QKeySequence.StandardKey.Find)
         self._menus[view].addAction(self.up_next.toggleViewAction())
+        self._menus[view].addAction(self.map.toggleViewAction())
+        self._menus[view].addAction(self.clusters.toggleViewAction())
 
     def _connect(self) -> None:
         self.view.play_requested.connect(self.play)
         self.view.more_like_requested.connect(self.suggestions.more_like)
+        self.view.journey_requested.connect(self.suggestions.journey)
+        self.map.play_requested.connect(self.play)
+        self.map.play_these_requested.connect(self.playback.play_all)
+        self.map.more_like_requested.connect(self.suggestions.more_like)
+        self.map.neighbours_requested.connect(self.show_true_neighbours)
+        self.suggestions.up_next_changed.connect(self.map.show_playing)
+        self.clusters.play_requested.connect(self.playback.play_all)
+        self.clusters.save_requested.connect(
+            lambda name, tracks: self.save_playlist(tracks, f"{name}.m3u8")
+        )
+        self.jobs.model_changed.connect(self.refresh_atlas)
         self.view.add_folder_requested.connect(self.choose_folder)
         bar, player = self.now_playing, self.player
         bar.play_pause.connect(self.playback.toggle)
@@ -186,18 +213,21 @@ class MainWindow(QMainWindow):
 
     def save_up_next(self, path: str | None = None) -> None:
         """Write the playing song and up next as an M3U8 playlist."""
-        from engine.playlist import write_m3u8
-
         current = self.playback.current
         tracks = ([current] if current is not None else []) + self.up_next.tracks
         if not tracks:
             self.show_message("Nothing to save: play a song first.")
             return
+        self.save_playlist(tracks, f"{tracks[0].title or 'Encore'} radio.m3u8", path)
+
+    def save_playlist(self, tracks: list[Track], name: str, path: str | None = None) -> None:
+        """Write ``tracks`` as M3U8 to ``path``, or where the user chooses."""
+        from engine.playlist import write_m3u8
+
         if path is None:
             start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
-            name = f"{tracks[0].title or 'Encore'} radio.m3u8"
             path, _ = QFileDialog.getSaveFileName(
-                self, "Save up next as playlist", os.path.join(start, name), "Playlists (*.m3u8)"
+                self, "Save as playlist", os.path.join(start, name), "Playlists (*.m3u8)"
             )
             if not path:
                 return
@@ -207,6 +237,42 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not save the playlist: {exc.strerror or exc}")
             return
         self.show_message(f"Saved {len(tracks)} songs to {path}")
+
+    def refresh_atlas(self) -> None:
+        """Recompute the map and the clusters (off the GUI thread) after training."""
+        card = self.library.model_card()
+        if card is None or card.get("feature_version") != FEATURE_VERSION:
+            return
+
+        def compute(token: object) -> tuple:
+            projection = self.library.projection()
+            clusters = self.library.clusters()
+            tracks = self.library.store.tracks_by_ids(projection.ids.tolist())
+            return projection, clusters, tracks
+
+        def done(result: tuple) -> None:
+            projection, clusters, tracks = result
+            self.map.set_projection(projection, tracks)
+            self.clusters.set_clusters(
+                [(c, [tracks[t] for t in c.track_ids if t in tracks]) for c in clusters]
+            )
+            self.map.show_playing(self.playback.current, self.up_next.tracks)
+
+        self.runner.start(compute, name="atlas", succeeded=done, failed=self.show_message)
+
+    def show_true_neighbours(self, track: Track) -> None:
+        from engine.atlas import neighbours
+
+        if track.id in self.library.index():
+            self.map.show_neighbours(track, neighbours(self.library.index(), track.id))
+            self.show_message(f"Dotted lines: the true nearest songs to “{track.title}”.")
+
+    def journey_to_selection(self) -> None:
+        tracks = self.view.selected_tracks()
+        if tracks:
+            self.suggestions.journey(tracks[0])
+        else:
+            self.show_message("Select the destination song in the library first.")
 
     def choose_store(self, uri: str | None = None) -> None:
         """Use a shared MongoDB library from the next start (empty: this computer's)."""

@@ -37,6 +37,8 @@ class PlaybackController(QObject):
         self.track_after = track_after
         self.radio = True
         self.up_next: list[Track] = []
+        #: Songs the listener queued ("play these", a cluster): before up next.
+        self.queue: list[Track] = []
         #: The song ``up_next`` was suggested for (None for a mix of several songs).
         self.up_next_seed: int | None = None
         self.history: list[tuple[int, float]] = []
@@ -55,6 +57,8 @@ class PlaybackController(QObject):
         """Play ``track`` now (user choice or automatic)."""
         if self.current is not None and self.current.id != track.id:
             self._back.append(self.current)
+        if self.queue and self.queue[0].id == track.id:
+            self.queue.pop(0)
         suggested = self.up_next_seed is not None and any(t.id == track.id for t in self.up_next)
         self._suggestion = (self.up_next_seed, track.id) if suggested else None
         self.history.append((track.id, time.time()))
@@ -101,8 +105,16 @@ class PlaybackController(QObject):
             self.player.play(track)
             self.played.emit(track)
 
+    def play_all(self, tracks: list[Track]) -> None:
+        """Play ``tracks`` in order, then carry on as usual."""
+        if tracks:
+            self.queue = list(tracks[1:])
+            self.play(tracks[0])
+
     def following(self) -> Track | None:
         """The track that plays when the current one ends."""
+        if self.queue:
+            return self.queue[0]
         current = self.current
         if self.radio:
             for track in self.up_next:

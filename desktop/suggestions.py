@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from PySide6.QtCore import QObject, Signal
 
 from desktop.playback import PlaybackController
@@ -13,6 +15,8 @@ from engine.progress import CancelToken
 from engine.tracks import Track
 
 N_SUGGESTIONS = 5
+#: Songs between the playing one and a journey's destination.
+JOURNEY_STEPS = 8
 
 
 class SuggestionsController(QObject):
@@ -23,6 +27,7 @@ class SuggestionsController(QObject):
     """
 
     track_updated = Signal(object)  # Track, e.g. now analysed
+    up_next_changed = Signal(object, list, bool)  # playing Track, [Track], is a journey
 
     def __init__(
         self,
@@ -37,10 +42,17 @@ class SuggestionsController(QObject):
         self.playback = playback
         self.runner = runner
         self._generation = 0
-        playback.played.connect(self.refresh)
+        #: Steering presses for the playing song ({"faster": 2}); cleared by a new song.
+        self.moves: Counter[str] = Counter()
+        #: The journey under way: its destination and the path still ahead.
+        self.journey_to_track: Track | None = None
+        self._path: list[Track] = []
+        playback.played.connect(self._played)
         playback.skipped_early.connect(self._skipped_early)
         panel.play_requested.connect(playback.play)
         panel.radio_toggled.connect(self._set_radio)
+        panel.steer_requested.connect(self.steer)
+        panel.steer_reset.connect(self.reset_steering)
 
     def _set_radio(self, on: bool) -> None:
         self.playback.radio = on
@@ -49,6 +61,19 @@ class SuggestionsController(QObject):
         # one small write: done here rather than queued behind a long analysis
         self.library.record_skip(seed, track)
 
+    def _played(self, track: Track) -> None:
+        self.moves.clear()
+        if self.journey_to_track is not None:
+            if track.id == self.journey_to_track.id:
+                self.panel.show_waiting(f"Journey complete: “{track.title}”.")
+                self.journey_to_track, self._path = None, []
+            else:
+                ahead = [t.id for t in self._path]
+                steps = len(ahead) - ahead.index(track.id) - 2 if track.id in ahead else len(ahead)
+                self.journey(self.journey_to_track, max(0, steps))  # on course, or re-routed
+                return
+        self.refresh(track)
+
     def refresh(self, track: Track | None = None) -> None:
         track = track or self.playback.current
         if track is None:
@@ -56,9 +81,62 @@ class SuggestionsController(QObject):
         self._ask([track])
 
     def more_like(self, tracks: list[Track]) -> None:
-        """Up next from several songs at once (a selection in the library)."""
+        """Up next from several songs at once (a selection in the library or the map)."""
         if tracks:
+            self.journey_to_track = None
             self._ask(tracks)
+
+    def steer(self, move: str) -> None:
+        """Move up next one step ("faster", "calmer", …) from the playing song."""
+        if self.playback.current is None:
+            self.panel.show_waiting("Play a song first, then steer its suggestions.")
+            return
+        self.journey_to_track = None
+        self.moves[move] += 1
+        self._ask([self.playback.current])
+
+    def reset_steering(self) -> None:
+        self.moves.clear()
+        self.refresh()
+
+    def journey(self, destination: Track, steps: int = JOURNEY_STEPS) -> None:
+        """Up next becomes a path from the playing song to ``destination``."""
+        current = self.playback.current
+        if current is None:
+            self.panel.show_waiting("Play a song first: a journey starts from it.")
+            return
+        if current.id == destination.id:
+            self.panel.show_waiting("That song is playing already: pick another destination.")
+            return
+        self.journey_to_track = destination
+        self.moves.clear()
+        self._generation += 1
+        generation = self._generation
+        self.panel.show_waiting(f"Planning a journey to “{destination.title}”…")
+
+        def query(token: CancelToken) -> tuple:
+            recs = self.library.journey(current.id, destination.id, steps)
+            return recs, self.library.index().typical_distance()
+
+        def done(result: tuple) -> None:
+            if generation != self._generation:
+                return
+            recs, scale = result
+            self._path = [r.track for r in recs]
+            self.playback.up_next = list(self._path)
+            self.playback.up_next_seed = None  # skips on a journey teach nothing
+            self.panel.show_recommendations([current], recs, scale)
+            self.panel.status.setText(
+                f"Journey to “{destination.title}”: {len(recs)} songs, each close to the last"
+            )
+            self.up_next_changed.emit(current, list(self._path), True)
+
+        def failed(message: str) -> None:
+            if generation == self._generation:
+                self.journey_to_track = None
+                self.panel.show_waiting(f"No journey: {message}")
+
+        self.runner.start(query, name="journey", succeeded=done, failed=failed)
 
     def _ask(self, seeds: list[Track]) -> None:
         self._generation += 1
@@ -87,9 +165,12 @@ class SuggestionsController(QObject):
         exclude = self.playback.recent_ids()
         history = self.playback.played_ids()
         ids = [s.id for s in seeds]
+        moves = dict(self.moves)
 
         def query(token: CancelToken) -> tuple:
-            recs = self.library.similar(ids, N_SUGGESTIONS, exclude=exclude, history=history)
+            recs = self.library.similar(
+                ids, N_SUGGESTIONS, exclude=exclude, history=history, moves=moves
+            )
             scale = self.library.index().typical_distance()
             fresh = [self.library.resolve(i) for i in ids]
             return recs, scale, fresh
@@ -102,8 +183,12 @@ class SuggestionsController(QObject):
             if generation != self._generation:
                 return
             self.playback.up_next = [r.track for r in recs]
-            self.playback.up_next_seed = ids[0] if len(ids) == 1 else None
+            self.playback.up_next_seed = ids[0] if len(ids) == 1 and not moves else None
             self.panel.show_recommendations(fresh, recs, scale)
+            if moves:
+                steered = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in moves.items())
+                self.panel.status.setText(f"Like “{fresh[0].title}”, steered: {steered}")
+            self.up_next_changed.emit(self.playback.current, [r.track for r in recs], False)
 
         def failed(message: str) -> None:
             if generation == self._generation:

@@ -8,13 +8,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDockWidget,
+    QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.atlas import STEERING
 from engine.tracks import Recommendation, Track
 
 
@@ -28,6 +31,8 @@ class UpNextPanel(QDockWidget):
 
     play_requested = Signal(object)  # Track
     radio_toggled = Signal(bool)
+    steer_requested = Signal(str)  # a move of engine.atlas.STEERING
+    steer_reset = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Up next", parent)
@@ -46,8 +51,22 @@ class UpNextPanel(QDockWidget):
         self.radio = QCheckBox("Radio: keep playing similar songs")
         self.radio.setChecked(True)
         self.radio.setToolTip("When a song ends, play the first song of this list next")
+        steering = QGridLayout()
+        steering.setSpacing(3)
+        self.steer_buttons: dict[str, QPushButton] = {}
+        for i, move in enumerate(STEERING):
+            button = QPushButton(move.capitalize())
+            button.setToolTip(f"Suggestions that are {move} than the playing song")
+            button.clicked.connect(lambda _=False, m=move: self.steer_requested.emit(m))
+            steering.addWidget(button, i % 2, i // 2)  # opposites share a column
+            self.steer_buttons[move] = button
+        reset = QPushButton("Reset")
+        reset.setToolTip("Suggestions for the playing song again, unsteered")
+        reset.clicked.connect(self.steer_reset)
+        steering.addWidget(reset, 0, len(STEERING) // 2, 2, 1)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
+        layout.addLayout(steering)
         layout.addWidget(self.radio)
         self.setWidget(body)
         self._tracks: list[Track] = []

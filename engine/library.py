@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from engine import atlas
 from engine import scan as scanning
 from engine.analysis import analyze_paths
 from engine.evaluation import label_of, precision_at_k
@@ -283,8 +284,11 @@ class Library:
         exclude: Iterable[int] = (),
         history: Sequence[int] = (),
         radio: bool = True,
+        moves: Mapping[str, int] | None = None,
     ) -> list[Recommendation]:
         """The ``n`` songs to follow ``track`` (or a list of tracks: "more like these").
+
+        ``moves`` steers the query first (``{"faster": 1}``, see :data:`atlas.STEERING`).
 
         With ``radio`` the nearest :data:`RADIO_POOL` songs are filtered by the
         library's :class:`RadioRules` (given ``history``, the ids played before,
@@ -299,12 +303,24 @@ class Library:
         seeds = [self.resolve(ref) for ref in refs]
         q = np.mean([self._vector_of(seed) for seed in seeds], axis=0)
         index = self.index()
+        assert self._model is not None  # index() loaded it
         skip = [*(s.id for s in seeds), *exclude]
-        pool = max(RADIO_POOL, 4 * n) if radio else n
-        ids, dists = index.search(q, pool, exclude=skip, budget=SEARCH_BUDGET)
+        pool = max(RADIO_POOL, 4 * n) if radio or moves else n
+        query = atlas.steer(q, self._model.weights_, moves) if moves else q
+        ids, dists = index.search(query, pool, exclude=skip, budget=SEARCH_BUDGET)
+        bias: dict[int, float] = {}
+        if moves and len(ids):
+            # searched around the steered point, but distances and reasons are from the
+            # seed, and songs that differ from it the asked way rank first
+            vectors = np.stack([index.vector(t) for t in ids])
+            dists = np.linalg.norm(vectors - q, axis=1)
+            factors = atlas.steer_bias(q, vectors, self._model.weights_, moves)
+            bias = dict(zip(ids.tolist(), factors.tolist(), strict=True))
         candidates = self._recommendations(q, ids.tolist(), dists.tolist())
+        if bias:
+            candidates.sort(key=lambda r: r.distance * bias[r.track.id])
         if not radio:
-            return candidates
+            return candidates[:n]
         rules = self.radio_rules()
         played = self.store.tracks_by_ids(list(history))
         anchor = seeds[-1].id if len(seeds) == 1 else -1
@@ -331,6 +347,7 @@ class Library:
             fallback=fallback,
             seed_skips=self.store.skips_for_seed(anchor),
             skip_totals=self.store.skip_totals(),
+            bias=bias,
         )
 
     def _recommendations(
@@ -346,6 +363,40 @@ class Library:
             closeness = family_closeness(q, v, weights)
             why = reason(closeness, differences(q, v, weights))
             out.append(Recommendation(found[tid], float(dist), why, closeness))
+        return out
+
+    # -- the library seen whole ---------------------------------------------------------
+    def projection(self) -> atlas.Projection:
+        """Every analysed track on a 2-D map (PCA of the model's space)."""
+        return atlas.project(self.index())
+
+    def clusters(self) -> list[atlas.Cluster]:
+        """The model's clusters with sizes and generated names, largest first."""
+        index = self.index()
+        return atlas.clusters(index, self.store.tracks_by_ids(index.ids.tolist()))
+
+    def journey(
+        self, start: str | int | Track, end: str | int | Track, steps: int = 8
+    ) -> list[Recommendation]:
+        """A path of ``steps`` songs from ``start`` towards ``end``, then ``end`` itself."""
+        a, b = self.resolve(start), self.resolve(end)
+        if a.id == b.id:
+            raise LibraryError("a journey needs two different songs")
+        previous = self._vector_of(a)
+        self._vector_of(b)  # analysed if needed
+        index = self.index()
+        assert self._model is not None  # index() loaded it
+        path = [*atlas.journey(index, a.id, b.id, steps), b.id]
+        found = self.store.tracks_by_ids(path)
+        out = []
+        for i, tid in enumerate(path, 1):
+            v = index.vector(tid)
+            closeness = family_closeness(previous, v, self._model.weights_)
+            where = "the destination" if tid == b.id else f"step {i} of {len(path)} to “{b.title}”"
+            why = f"{where}; {reason(closeness)}"
+            distance = float(np.linalg.norm(previous - v))  # from the song before
+            out.append(Recommendation(found[tid], distance, why, closeness))
+            previous = v
         return out
 
     # -- settings and listening feedback -----------------------------------------------

@@ -99,6 +99,7 @@ def choose(
     fallback: Callable[[], Sequence[Recommendation]] | None = None,
     seed_skips: Mapping[int, int] | None = None,
     skip_totals: Mapping[int, int] | None = None,
+    bias: Mapping[int, float] | None = None,
 ) -> list[Recommendation]:
     """Up to ``n`` suggestions to follow ``seeds`` that obey ``rules``.
 
@@ -118,6 +119,9 @@ def choose(
         looked up) when too few candidates are near.
     seed_skips, skip_totals
         Early skips after this seed and over all seeds (see :func:`skip_factor`).
+    bias
+        Track id -> factor on its distance when ranking (steering, see
+        :func:`engine.atlas.steer_bias`).
     """
     seed_skips = seed_skips or {}
     skip_totals = skip_totals or {}
@@ -153,9 +157,14 @@ def choose(
         blocked.add(rec.track.id)
         sequence.append(rec.track)
 
+    bias = bias or {}
     ranked = sorted(
         candidates,
-        key=lambda r: r.distance * skip_factor(r.track.id, seed_skips, skip_totals),
+        key=lambda r: (
+            r.distance
+            * skip_factor(r.track.id, seed_skips, skip_totals)
+            * bias.get(r.track.id, 1.0)
+        ),
     )
     near = [r for r in ranked if r.distance <= rules.near_enough * typical]
     far = [r for r in ranked if r.distance > rules.near_enough * typical]

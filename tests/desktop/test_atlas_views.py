@@ -1,0 +1,132 @@
+"""Map, steering, journeys and clusters in the real window (offscreen)."""
+
+import pytest
+from PySide6.QtCore import QRectF, Qt
+
+from engine.playlist import read_m3u8
+from tests.conftest import PER_STYLE, style_of
+from tests.desktop.test_main_window import close_window, open_window, trained_home  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+class FakeClick:
+    def __init__(self, ctrl: bool = False) -> None:
+        self.ctrl = ctrl
+
+    def modifiers(self) -> Qt.KeyboardModifier:
+        return Qt.KeyboardModifier.ControlModifier if self.ctrl else Qt.KeyboardModifier.NoModifier
+
+
+def heading_to(window, destination) -> bool:
+    """Up next ends at ``destination``."""
+    tracks = window.up_next.tracks
+    return bool(tracks) and tracks[-1].id == destination.id
+
+
+def map_ready(window) -> bool:
+    return len(window.map.ids) == 5 * PER_STYLE
+
+
+def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):  # noqa: F811
+    window = open_window(qtbot, trained_home)
+    qtbot.waitUntil(lambda: map_ready(window), timeout=30_000)
+    drawn = sum(len(layer.data) for layer in window.map._layers)
+    assert drawn == 5 * PER_STYLE
+    assert "songs placed by sound" in window.map.status.text()
+    layer = window.map._layers[0]
+    point = layer.points()[0]
+    assert window.map._tip(0, 0, point.data())  # hover shows title and artist
+    layer.sigClicked.emit(layer, [point], FakeClick())
+    assert window.player.track.id == int(point.data())
+    # the playing song is ringed and joined to its five suggestions
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    qtbot.waitUntil(lambda: len(window.map._next.data) == 5, timeout=5_000)
+    assert len(window.map._current.data) == 1
+    # Ctrl+click shows the true neighbours (5 dotted segments)
+    layer.sigClicked.emit(layer, [point], FakeClick(ctrl=True))
+    xs, _ = window.map._true.getData()
+    assert xs is not None and len(xs) == 5 * 3
+    window.map.colour_by.setCurrentIndex(1)  # by genre: one colour per style here
+    assert len(window.map._layers) == 5
+    close_window(qtbot, window)
+
+
+def test_selecting_an_area_plays_those_songs_or_more_like_them(qtbot, trained_home):  # noqa: F811
+    window = open_window(qtbot, trained_home)
+    qtbot.waitUntil(lambda: map_ready(window), timeout=30_000)
+    xy = window.map.xy
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.mean(axis=0)
+    chosen = window.map.select(QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
+    assert len(chosen) >= 2 and window.map.play_selection.isVisibleTo(window.map)
+    assert window.map.selection_label.text() == f"{len(chosen)} songs selected"
+    window.map.more_like_selection.click()
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    assert f"More like these {len(chosen)} songs" in window.up_next.status.text()
+    window.map.play_selection.click()
+    assert window.player.track.id == chosen[0].id
+    assert [t.id for t in window.playback.queue] == [t.id for t in chosen[1:]]
+    close_window(qtbot, window)
+
+
+def test_steering_buttons_change_up_next_and_reset(qtbot, trained_home):  # noqa: F811
+    window = open_window(qtbot, trained_home)
+    seed = window.view.model.tracks()[0]
+    window.play(seed)
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    before = [t.id for t in window.up_next.tracks]
+    window.up_next.steer_buttons["brighter"].click()
+    window.up_next.steer_buttons["brighter"].click()
+    qtbot.waitUntil(lambda: "steered: brighter ×2" in window.up_next.status.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    assert [t.id for t in window.up_next.tracks] != before
+    window.suggestions.reset_steering()
+    qtbot.waitUntil(lambda: window.up_next.status.text().startswith("Sounds like"), timeout=30_000)
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    assert [t.id for t in window.up_next.tracks] == before
+    close_window(qtbot, window)
+
+
+def test_a_journey_fills_up_next_with_a_path_and_can_be_retargeted(qtbot, trained_home):  # noqa: F811
+    window = open_window(qtbot, trained_home)
+    tracks = window.view.model.tracks()
+    start = tracks[0]
+    end = next(t for t in tracks if style_of(t.path) != style_of(start.path))
+    window.play(start)
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    window.suggestions.journey(end)
+    qtbot.waitUntil(lambda: "Journey to" in window.up_next.status.text(), timeout=30_000)
+    path = window.up_next.tracks
+    assert path[-1].id == end.id and len({t.id for t in path}) == len(path) == 9
+    assert start.id not in {t.id for t in path}
+    # the radio follows the path; the next song's up next is the rest of the way
+    window.playback.next()
+    assert window.player.track.id == path[0].id
+    qtbot.waitUntil(lambda: heading_to(window, end), timeout=30_000)
+    assert len(window.up_next.tracks) == 8
+    # re-target mid-way
+    other = next(t for t in tracks if t.id not in {end.id, start.id, path[0].id})
+    window.suggestions.journey(other)
+    qtbot.waitUntil(lambda: heading_to(window, other), timeout=30_000)
+    close_window(qtbot, window)
+
+
+def test_clusters_list_plays_and_saves_a_cluster(qtbot, trained_home, tmp_path):  # noqa: F811
+    window = open_window(qtbot, trained_home)
+    qtbot.waitUntil(lambda: window.clusters.list.count() > 0, timeout=30_000)
+    clusters = window.clusters.clusters
+    assert sum(len(tracks) for _, tracks in clusters) == 5 * PER_STYLE
+    assert all(
+        f"({len(tr)} songs)" in window.clusters.list.item(i).text()
+        for i, (_, tr) in enumerate(clusters)
+    )
+    window.clusters.list.setCurrentRow(0)
+    window.clusters.play_button.click()
+    first = clusters[0][1]
+    assert window.player.track.id == first[0].id
+    assert [t.id for t in window.playback.queue] == [t.id for t in first[1:]]
+    target = tmp_path / "cluster.m3u8"
+    window.save_playlist(first, "x.m3u8", str(target))
+    assert read_m3u8(target) == [t.path for t in first]
+    close_window(qtbot, window)
