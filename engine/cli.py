@@ -28,6 +28,8 @@ COMMANDS = (
     "export-m3u",
     "skips",
     "radio",
+    "spark-analyze",
+    "import-features",
 )
 
 
@@ -231,6 +233,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("metadata", metavar="METADATA_DIR", help="the unzipped fma_metadata folder")
     p.add_argument("--features", action="store_true", help="also store features.csv (for evaluate)")
+
+    p = sub.add_parser(
+        "spark-analyze", parents=[common], help="analyse a big collection on a Spark cluster"
+    )
+    p.add_argument(
+        "--master",
+        default="local[*]",
+        metavar="URL",
+        help="Spark master: local[N], spark://host:7077, yarn… (default local[*])",
+    )
+    p.add_argument(
+        "--input", required=True, metavar="DIR", help="music folder, same path on every machine"
+    )
+    p.add_argument(
+        "--output", required=True, metavar="DIR", help="for features/, failures/ and model/"
+    )
+    p.add_argument(
+        "--clusters", type=positive_int, metavar="K", help="clusters (default: from size)"
+    )
+
+    p = sub.add_parser(
+        "import-features", parents=[common], help="add a Spark job's output to the library"
+    )
+    p.add_argument("folder", metavar="DIR", help="the job's --output folder")
     return parser
 
 
@@ -439,6 +465,40 @@ def _cmd_import_fma(library: Any, args: argparse.Namespace) -> int:
 
     report = import_metadata(library.store, args.metadata, features=args.features)
     print(f"FMA import: {report.summary()}")
+    return 0
+
+
+def _cmd_spark_analyze(library: Any, args: argparse.Namespace) -> int:
+    """Be the Spark job's driver; the library is not touched (import-features fills it)."""
+    import importlib
+
+    from engine.library import LibraryError
+
+    # By name: the packaged app cannot drive Spark (executors need a Python with Encore),
+    # so its bundler must not follow this import into pyspark.
+    job = importlib.import_module("engine.distributed.spark_job")
+
+    def warn(message: str) -> None:
+        print(f"encore: warning: {message}", file=sys.stderr)
+
+    try:
+        report = job.analyze_on(
+            args.master, args.input, args.output, clusters=args.clusters, warn=warn
+        )
+    except job.SparkJobError as exc:
+        raise LibraryError(str(exc)) from None
+    print(f"Spark: {report.summary()}")
+    print(f"  add it to a library with: encore import-features {report.output}")
+    return 0
+
+
+def _cmd_import_features(library: Any, args: argparse.Namespace) -> int:
+    from engine.distributed.importing import import_features
+
+    report = drive(import_features(library, args.folder), ProgressPrinter())
+    print(f"Import: {report.summary()}")
+    for folder in report.folders:
+        print(f"  library folder: {folder}")
     return 0
 
 
