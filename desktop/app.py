@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine import __version__
+
+if TYPE_CHECKING:
+    from engine.library import Library
+    from engine.store import DamagedStoreError
+
+#: The button that moves a damaged library aside and starts a new one.
+REBUILD_TEXT = "Keep the damaged file aside and rebuild the library from your music folders"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -30,16 +38,15 @@ def main(argv: Sequence[str]) -> int:
     app.setOrganizationName("Encore")
 
     from desktop.main_window import MainWindow
-    from engine.library import Library
-    from engine.store import StoreError
 
-    try:
-        library = Library(home, store_uri=store)
-    except StoreError as exc:
-        QMessageBox.critical(None, "Encore cannot open its library", str(exc))
+    opened = open_library(home, store)
+    if opened is None:
         return 1
+    library, note = opened
     window = MainWindow(library)
     window.show()
+    if note:
+        window.show_message(note)
     if self_check:
         from desktop.self_check import SelfCheck
 
@@ -54,6 +61,63 @@ def main(argv: Sequence[str]) -> int:
     code = app.exec()
     library.close()
     return code
+
+
+def open_library(home: str | None, store: str | None) -> tuple[Library, str] | None:
+    """The library to show and a note for the status bar; None when the user gives up.
+
+    A damaged library database is never changed without asking: the user may move
+    it aside and rebuild the library from the folders it listed.
+    """
+    from engine.library import Library, recover_damaged_store
+    from engine.store import DamagedStoreError, StoreError
+
+    library: Library | None = None
+    try:
+        library = Library(home, store_uri=store)
+        # Damage past the first page shows only when read: read it all now (65 ms at
+        # 100k tracks), while the user can still be asked, not in a background job.
+        library.store.check()
+        return library, ""
+    except DamagedStoreError as exc:
+        if library is not None:
+            library.close()
+        if not _ask_to_rebuild(exc):
+            return None
+        try:
+            kept = recover_damaged_store(home)
+            library = Library(home, store_uri=store)
+        except (OSError, StoreError) as again:
+            QMessageBox.critical(None, "Encore cannot open its library", str(again))
+            return None
+        folders = len(library.folders())
+        note = f"The damaged library is kept as {kept}. " + (
+            f"Rebuilding from {folders} music folder(s)…"
+            if folders
+            else "Add your music folders again: Library → Add folder…"
+        )
+        return library, note
+    except StoreError as exc:
+        QMessageBox.critical(None, "Encore cannot open its library", str(exc))
+        return None
+
+
+def _ask_to_rebuild(exc: DamagedStoreError) -> bool:
+    """Explain the damage; True when the user chooses to rebuild."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Encore's library is damaged", "")
+    box.setText(
+        f"Encore's library database is damaged and cannot be read:\n{exc.path}\n({exc.detail})"
+    )
+    box.setInformativeText(
+        "Nothing has been changed or deleted. Encore can move the damaged file aside "
+        "(it is kept, next to the new one) and rebuild the library by scanning and "
+        "analysing your music folders again. Skips and radio settings start afresh."
+    )
+    rebuild = box.addButton(REBUILD_TEXT, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(rebuild)
+    box.exec()
+    return box.clickedButton() is rebuild
 
 
 def _option(args: list[str], name: str) -> str | None:

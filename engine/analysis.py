@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.processes import lower_priority, spawn_context
+from engine.processes import init_worker, spawn_context
 from engine.progress import CancelToken
 
 CRASH_REASON = "the decoder crashed on this file (worker process died)"
@@ -40,14 +40,14 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(log_path: str | None) -> None:
+def _init_worker(log_path: str | None, parent_pid: int) -> None:
     # Analysis is parallel across processes. numpy's BLAS already started one thread per
     # core when it was imported, and with a worker per core those threads fight over
     # the cores (measured: 2.4x slower per track). One thread per worker.
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    lower_priority()
+    init_worker(parent_pid)  # low priority; ends if encore is killed
     if log_path:
         # Native decoders print warnings straight to file descriptor 2; keep them in
         # the log instead of scribbling over the progress bar.
@@ -76,7 +76,7 @@ def _pool(workers: int, log_path: str | None) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=spawn_context(),
         initializer=_init_worker,
-        initargs=(log_path,),
+        initargs=(log_path, os.getpid()),
     )
 
 

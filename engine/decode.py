@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -61,26 +62,30 @@ def iter_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> Iterator[np.n
         Before the first chunk, when the file cannot be opened or holds no audio.
     """
     path = _check_file(path)
-    try:
-        chunks = _av_chunks(path, sr)
-    except PermissionError as exc:
-        raise DecodeError("permission denied") from exc
-    except FileNotFoundError as exc:
-        raise DecodeError("file not found (moved or deleted)") from exc
-    except Exception as first:  # FFmpeg cannot read it: libsndfile may
-        try:
-            chunks = _soundfile_chunks(path, sr)
-        except Exception as second:
-            raise DecodeError(_describe(second, first, path)) from first
     produced = 0
-    for chunk in chunks:
-        if chunk.size:
-            produced += chunk.size
-            if not np.isfinite(chunk).all():
-                chunk = np.nan_to_num(chunk, nan=0.0, posinf=0.0, neginf=0.0)
-            yield chunk
-    if produced == 0:
-        raise DecodeError("no audio samples could be decoded")
+    failures: list[Exception] = []
+    for opener in (_av_chunks, _soundfile_chunks):  # FFmpeg; libsndfile when it fails
+        try:
+            for chunk in opener(path, sr):
+                if chunk.size:
+                    produced += chunk.size
+                    if not np.isfinite(chunk).all():
+                        chunk = np.nan_to_num(chunk, nan=0.0, posinf=0.0, neginf=0.0)
+                    yield chunk
+        except PermissionError as exc:
+            raise DecodeError("permission denied") from exc
+        except FileNotFoundError as exc:
+            raise DecodeError("file not found (moved or deleted)") from exc
+        except Exception as exc:  # decoders fail in many ways on bad files
+            if produced:
+                return  # damaged part-way: keep what was decoded
+            failures.append(exc)
+            continue
+        if produced:
+            return
+    if len(failures) == 2:  # neither decoder could open it
+        raise DecodeError(_describe(failures[1], failures[0], path)) from failures[0]
+    raise DecodeError("no audio samples could be decoded")
 
 
 def iter_excerpts(
@@ -115,11 +120,16 @@ def iter_excerpts(
     yielded = 0
     with container:
         streams = container.streams.audio
-        duration = _duration_of(container, streams[0]) if streams else None
-        if duration is not None and duration >= 1.5 * count * seconds:
+        stream = streams[0] if streams else None
+        known = stream is not None and stream.codec_context is not None  # FFmpeg can decode it
+        length = _duration_of(container, stream) if known else None
+        if length is not None and length >= 1.5 * count * seconds:
             for i in range(count):
-                start = (duration - seconds) * i / max(count - 1, 1)
-                excerpt = _av_excerpt(container, streams[0], sr, start, seconds)
+                start = (length - seconds) * i / max(count - 1, 1)
+                try:
+                    excerpt = _av_excerpt(container, stream, sr, start, seconds)
+                except Exception:  # damaged in a way FFmpeg does not flag
+                    break
                 if excerpt.size:
                     yielded += 1
                     yield [excerpt]
@@ -277,10 +287,27 @@ def _mono(block: np.ndarray) -> np.ndarray:
     return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
 
 
+# FFmpeg's wording for the usual reasons, said the way a listener would understand it.
+_PLAIN_REASONS = {
+    "invalid data found when processing input": "not a recognised audio format, or damaged",
+    "end of file": "the file ends before any audio could be read",
+}
+
+
 def _describe(first: Exception, second: Exception, path: str) -> str:
-    text = str(second).strip() or str(first).strip() or type(second).__name__
-    text = text.splitlines()[0].replace(repr(path), "the file").replace(path, "the file")
-    return f"not decodable audio: {text}"
+    """``not decodable audio: <reason>`` without error numbers, paths or reprs."""
+    reason = ""
+    for exc in (second, first):
+        # FFmpeg errors carry the bare reason in strerror; str() adds "[Errno N]" and the path
+        text = getattr(exc, "strerror", None) or str(exc)
+        text = text.strip().splitlines()[0] if text.strip() else ""
+        text = text.replace(repr(path), "the file").replace(path, "the file")
+        text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+        text = re.sub(r"^Error opening 'the file':\s*", "", text).rstrip(".")
+        if text:
+            reason = _PLAIN_REASONS.get(text.lower(), text)
+            break
+    return f"not decodable audio: {reason or type(second).__name__}"
 
 
 def _resampler(in_rate: int, out_rate: int) -> soxr.ResampleStream | None:
@@ -306,6 +333,9 @@ def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
         container.close()
         raise DecodeError("the file has no audio stream")
     stream = container.streams.audio[0]
+    if stream.codec_context is None:  # a codec FFmpeg does not know
+        container.close()
+        raise DecodeError("unsupported audio codec")
 
     def frames() -> Iterator[object]:
         with contextlib.suppress(av.error.FFmpegError):  # damaged part-way: keep the rest

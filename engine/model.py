@@ -10,11 +10,13 @@ model whose card is missing, foreign, stale or does not match the file.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from engine.features import FAMILIES, FEATURE_VERSION, N_FEATURES
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
+#: A new model waits under this name until its card is in place (see ``save``).
+NEXT_FILE = "model.next.joblib"
 #: KMeans is fitted on at most this many (randomly chosen) tracks.
 KMEANS_SAMPLE = 20_000
 #: Bump when the saved model's layout changes.
@@ -175,13 +179,20 @@ class SimilarityModel:
         }
 
     def save(self, folder: Path) -> dict[str, Any]:
-        """Write the model and its card atomically into ``folder``; return the card."""
+        """Write the model and its card into ``folder``; return the card.
+
+        Killed at any moment, the folder holds a model that loads: the previous one
+        until the new card is in place, the new one from then on. The card is the
+        commit: the new model is written first as :data:`NEXT_FILE`, the card
+        (naming its checksum) replaces the old card, then the model takes its usual
+        name. :func:`load_model` takes whichever file matches the card.
+        """
         import joblib
 
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob(".*.tmp"):  # left by a save that was killed
-            stale.unlink(missing_ok=True)
+        _settle(folder)
         model_tmp = _temp_path(folder, MODEL_FILE)
+        card_tmp: Path | None = None
         try:
             with open(model_tmp, "wb") as fh:
                 joblib.dump(self, fh)
@@ -194,15 +205,33 @@ class SimilarityModel:
                 json.dump(card, fh, indent=2)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.replace(model_tmp, folder / NEXT_FILE)  # no card trusts it yet
+            _fsync_dir(folder)
+            os.replace(card_tmp, folder / CARD_FILE)  # the commit
+            _fsync_dir(folder)
         except BaseException:
             model_tmp.unlink(missing_ok=True)
+            if card_tmp is not None:
+                card_tmp.unlink(missing_ok=True)
             raise
-        # The model goes first: a crash between the renames leaves a card whose
-        # checksum no longer matches, which load() reports instead of trusting.
-        os.replace(model_tmp, folder / MODEL_FILE)
-        os.replace(card_tmp, folder / CARD_FILE)
+        os.replace(folder / NEXT_FILE, folder / MODEL_FILE)
         _fsync_dir(folder)
         return card
+
+
+def _settle(folder: Path) -> None:
+    """Tidy what a killed save left: finish one that got past its commit, drop the rest."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    pending = folder / NEXT_FILE
+    if not pending.exists():
+        return
+    card = read_card(folder)
+    if card is not None and sha256_file(pending) == card.get("sha256"):
+        os.replace(pending, folder / MODEL_FILE)
+        _fsync_dir(folder)
+    else:
+        pending.unlink(missing_ok=True)
 
 
 def read_card(folder: Path) -> dict[str, Any] | None:
@@ -217,31 +246,53 @@ def read_card(folder: Path) -> dict[str, Any] | None:
 def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
     """Load the model saved in ``folder`` after checking its card.
 
-    Model files are pickles, and unpickling runs code, so only a file whose
-    SHA-256 matches the card written at save time is loaded.
+    Model files are pickles, and unpickling runs code, so only bytes whose SHA-256
+    matches the card written at save time are unpickled: the very bytes that were
+    hashed, read once, so the file cannot change in between.
     """
     import joblib
 
-    path = folder / MODEL_FILE
-    if not path.exists():
+    candidates = (folder / NEXT_FILE, folder / MODEL_FILE)  # see SimilarityModel.save
+    if not any(path.exists() for path in candidates):
         raise ModelError("no trained model yet: run `encore train`")
-    card = read_card(folder)
-    if card is None or card.get("app") != "encore":
-        raise ModelError("the model has no valid card; retrain with `encore train`")
-    if card.get("format") != MODEL_FORMAT or card.get("feature_version") != FEATURE_VERSION:
-        raise ModelError(
-            "the model was trained on another feature version; retrain with `encore train`"
-        )
-    if sha256_file(path) != card.get("sha256"):
+    data: bytes | None = None
+    for _attempt in range(2):  # a save may commit between reading the card and the model
+        card = read_card(folder)
+        if card is None or card.get("app") != "encore":
+            raise ModelError("the model has no valid card; retrain with `encore train`")
+        if card.get("format") != MODEL_FORMAT or card.get("feature_version") != FEATURE_VERSION:
+            raise ModelError(
+                "the model was trained on another feature version; retrain with `encore train`"
+            )
+        data = _matching_bytes(candidates, str(card.get("sha256")))
+        if data is not None:
+            break
+    if data is None:
         raise ModelError("the model file does not match its card; retrain with `encore train`")
     try:
-        model = joblib.load(path)
+        model = joblib.load(io.BytesIO(data))
     except Exception as exc:  # a damaged pickle can raise almost anything
         raise ModelError(f"the model file is damaged ({exc}); retrain with `encore train`") from exc
     if not isinstance(model, SimilarityModel):
         raise ModelError("the model file is not an Encore model; retrain with `encore train`")
     model._check()
     return model, card
+
+
+def _matching_bytes(paths: Sequence[Path], checksum: str) -> bytes | None:
+    """The content of the first of ``paths`` whose SHA-256 is ``checksum``."""
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ModelError(
+                f"cannot read the model file ({exc.strerror or exc}); retrain with `encore train`"
+            ) from exc
+        if hashlib.sha256(data).hexdigest() == checksum:
+            return data
+    return None
 
 
 def sha256_file(path: Path) -> str:

@@ -7,6 +7,7 @@ and lets a cancel stop training at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.model import SimilarityModel
-from engine.processes import lower_priority, spawn_context
+from engine.processes import init_worker, spawn_context
 from engine.progress import CancelToken, Progress
 
 
@@ -37,7 +38,7 @@ def train_in_process(
     Errors raised while fitting (e.g. ``ModelError``) are re-raised here.
     """
     message = f"Clustering {len(X)} tracks"
-    pool = spawn_context().Pool(1, initializer=lower_priority)
+    pool = spawn_context().Pool(1, initializer=init_worker, initargs=(os.getpid(),))
     try:
         result = pool.apply_async(fit_and_save, (X, clusters, str(folder), weights))
         while not result.ready():

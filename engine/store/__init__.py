@@ -6,10 +6,18 @@ import os
 from pathlib import Path
 
 from engine.paths import store_setting
-from engine.store.base import Store, StoreError
-from engine.store.sqlite import SQLiteStore
+from engine.store.base import DamagedStoreError, Store, StoreError
+from engine.store.sqlite import SQLITE_FILE, SQLiteStore
 
-__all__ = ["SQLiteStore", "Store", "StoreError", "open_store", "store_uri"]
+__all__ = [
+    "SQLITE_FILE",
+    "DamagedStoreError",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "open_store",
+    "store_uri",
+]
 
 
 def store_uri(home: Path, uri: str | None = None) -> str | None:
@@ -24,7 +32,7 @@ def open_store(home: Path, *, feature_version: int, uri: str | None = None) -> S
 
     chosen = store_uri(home, uri)
     if chosen is None:
-        return SQLiteStore(home / "library.sqlite3", feature_version=feature_version)
+        return SQLiteStore(home / SQLITE_FILE, feature_version=feature_version)
     if not is_mongo_uri(chosen):
         raise StoreError(
             "the store must be a mongodb:// or mongodb+srv:// URI "

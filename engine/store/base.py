@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
@@ -12,6 +13,26 @@ from engine.tracks import Failure, Track, TrackInfo
 
 class StoreError(Exception):
     """A store cannot be opened or used; the message is meant for the user."""
+
+
+class DamagedStoreError(StoreError):
+    """The library database file is damaged; the message says how to start over.
+
+    ``path`` is the damaged file (left untouched), ``detail`` what SQLite reported.
+    :func:`engine.library.recover_damaged_store` moves it aside and starts afresh.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        aside = os.path.join(os.path.dirname(path), "damaged")
+        # Its -wal file must go too: left behind, SQLite would replay it into a new library.
+        super().__init__(
+            f"the library database {path} is damaged ({detail}); Encore has left it as it "
+            "is. To rebuild the library from your music folders, move it and its -wal and "
+            f"-shm files aside (mkdir '{aside}' && mv '{path}'* '{aside}/') and run "
+            "`encore scan DIR…`; the window offers to do this for you"
+        )
 
 
 class Store(ABC):
@@ -127,6 +148,9 @@ class Store(ABC):
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)``: int64 ids and float32 rows stored under ``name`` (a (0, 0)
         matrix when there are none)."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise :class:`DamagedStoreError` when the store's data is damaged."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

