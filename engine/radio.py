@@ -9,6 +9,7 @@ near enough (then it falls back to the same artist or genre).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -60,6 +61,7 @@ class RadioRules:
         return replace(cls(), **known)
 
 
+@functools.lru_cache(maxsize=65536)  # the same few tags are compared again and again
 def normalised(text: str) -> str:
     """Casefolded text without accents, bracketed parts ("(Remastered)"), "feat." or
     punctuation: how duplicate recordings are recognised."""
