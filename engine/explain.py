@@ -50,17 +50,10 @@ DIRECTIONS: tuple[tuple[str, str, str], ...] = (
 NOTABLE = 0.75
 
 
-def differences(query: np.ndarray, other: np.ndarray, weights: np.ndarray) -> list[str]:
-    """Words for the notable differences of ``other`` from ``query``, largest first.
-
-    Vectors are in the model's weighted standardised space, so dividing by the
-    weights gives differences in library standard deviations.
-    """
-    return differences_many(query, np.asarray(other)[None, :], weights)[0]
-
-
 def differences_many(query: np.ndarray, others: np.ndarray, weights: np.ndarray) -> list[list[str]]:
-    """:func:`differences` for every row of ``others`` at once."""
+    """Per row of ``others``, words for its notable differences from ``query``, largest
+    first. Vectors are in the model's weighted standardised space, so dividing by the
+    weights gives differences in library standard deviations."""
     columns = [FEATURE_NAMES.index(name) for name, _, _ in DIRECTIONS]
     deltas = (np.asarray(others)[:, columns] - query[columns]) / np.where(
         weights[columns] != 0, weights[columns], 1.0
