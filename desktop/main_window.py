@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
     def _apply_snapshot(self, snap: Snapshot) -> None:
         self.view.set_tracks(snap.tracks, snap.keys)
         analysed = sum(t.analysed for t in snap.tracks)
-        shared = getattr(self.library.store, "location", None)  # only a shared store has one
+        shared = self.library.store.location
         where = f" · shared library {shared}" if shared else ""
         self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed{where}")
         self.failed_button.setText(f"⚠ {snap.failures} failed")

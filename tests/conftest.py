@@ -54,6 +54,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory, music_dir: Path):
     library.close()
 
 
+@pytest.fixture
+def trained_home(trained, tmp_path: Path) -> Path:
+    """A private copy of the session's trained library state, for tests that change it."""
+    import shutil
+
+    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
+    home = tmp_path / "home"
+    shutil.copytree(trained.home, home)
+    return home
+
+
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory: pytest.TempPathFactory):
     """A MongoDB wire-protocol server (nx-27017, in memory) on a free loopback port.

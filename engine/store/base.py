@@ -11,6 +11,27 @@ import numpy as np
 from engine.tracks import Failure, Track, TrackInfo
 
 
+def vector_rows(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(track id, float32 bytes)`` rows as int64 ids and one float32 matrix."""
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32)
+    return ids, matrix.reshape(len(rows), -1).copy()
+
+
+def count_summary(tracks: int, analysed: int, errors: int, unreadable: int) -> dict[str, int]:
+    """The :meth:`Store.counts` shape from the four numbers every store counts."""
+    return {
+        "tracks": tracks,
+        "analysed": analysed,
+        "pending": tracks - analysed - errors,
+        "analysis_failed": errors,
+        "unreadable": unreadable,
+        "failed": errors + unreadable,
+    }
+
+
 class StoreError(Exception):
     """A store cannot be opened or used; the message is meant for the user."""
 
@@ -41,6 +62,9 @@ class Store(ABC):
     Every write method is one transaction: a crash leaves either all of it or
     none of it.
     """
+
+    #: Where a shared store lives, for the user (password hidden); None for a local one.
+    location: str | None = None
 
     # -- folders and settings -------------------------------------------------
     @abstractmethod

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from engine.store.base import Store, StoreError
+from engine.store.base import Store, StoreError, count_summary, vector_rows
 from engine.tracks import Failure, Track, TrackInfo, track_from_row
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -357,8 +357,8 @@ class MongoStore(Store):
 
     @_translated
     def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
-        docs = list(self._db.features.find({"version": version}).sort("_id", 1))
-        return _matrix(docs, "_id")
+        docs = self._db.features.find({"version": version}).sort("_id", 1)
+        return vector_rows([(d["_id"], d["vector"]) for d in docs])
 
     @_translated
     def counts(self, version: int) -> dict[str, int]:
@@ -366,14 +366,7 @@ class MongoStore(Store):
         analysed = self._db.features.count_documents({"version": version})
         errors = self._db.tracks.count_documents({"error": {"$nin": ["", None]}})
         scan_failed = self._db.scan_failures.count_documents({})
-        return {
-            "tracks": tracks,
-            "analysed": analysed,
-            "pending": tracks - analysed - errors,
-            "analysis_failed": errors,
-            "unreadable": scan_failed,
-            "failed": errors + scan_failed,
-        }
+        return count_summary(tracks, analysed, errors, scan_failed)
 
     # -- listening feedback --------------------------------------------------------------
     @_translated
@@ -442,13 +435,5 @@ class MongoStore(Store):
 
     @_translated
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        docs = list(self._db.external_features.find({"name": name}).sort("track", 1))
-        return _matrix(docs, "track")
-
-
-def _matrix(docs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
-    if not docs:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    ids = np.fromiter((int(d[key]) for d in docs), dtype=np.int64, count=len(docs))
-    matrix = np.frombuffer(b"".join(bytes(d["vector"]) for d in docs), dtype=np.float32)
-    return ids, matrix.reshape(len(docs), -1).copy()
+        docs = self._db.external_features.find({"name": name}).sort("track", 1)
+        return vector_rows([(d["track"], d["vector"]) for d in docs])

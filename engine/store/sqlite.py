@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.store.base import DamagedStoreError, Store, StoreError
+from engine.store.base import DamagedStoreError, Store, StoreError, count_summary, vector_rows
 from engine.tracks import Failure, Track, TrackInfo, track_from_row
 
 #: The library database's file name in the state folder.
@@ -383,19 +383,8 @@ class SQLiteStore(Store):
             tx.executemany("DELETE FROM features WHERE track_id = ?", [(int(i),) for i, _ in rows])
 
     def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = (
-            self._con()
-            .execute(
-                "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id",
-                (version,),
-            )
-            .fetchall()
-        )
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(rows), -1).copy()
+        sql = "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id"
+        return vector_rows(self._con().execute(sql, (version,)).fetchall())
 
     # -- listening feedback ---------------------------------------------------------
     def record_skip(self, seed_id: int, track_id: int, at: float) -> None:
@@ -461,19 +450,8 @@ class SQLiteStore(Store):
             )
 
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = (
-            self._con()
-            .execute(
-                "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id",
-                (name,),
-            )
-            .fetchall()
-        )
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(rows), -1).copy()
+        sql = "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id"
+        return vector_rows(self._con().execute(sql, (name,)).fetchall())
 
     def counts(self, version: int) -> dict[str, int]:
         con = self._con()
@@ -483,14 +461,7 @@ class SQLiteStore(Store):
         ).fetchone()[0]
         errors = con.execute("SELECT COUNT(*) FROM tracks WHERE error != ''").fetchone()[0]
         scan_failed = con.execute("SELECT COUNT(*) FROM scan_failures").fetchone()[0]
-        return {
-            "tracks": tracks,
-            "analysed": analysed,
-            "pending": tracks - analysed - errors,
-            "analysis_failed": errors,
-            "unreadable": scan_failed,
-            "failed": errors + scan_failed,
-        }
+        return count_summary(tracks, analysed, errors, scan_failed)
 
 
 # Every public method reports a damaged file the same way (close() only releases).

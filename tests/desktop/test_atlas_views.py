@@ -5,7 +5,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from engine.playlist import read_m3u8
 from tests.conftest import PER_STYLE, style_of
-from tests.desktop.test_main_window import close_window, open_window, trained_home  # noqa: F401
+from tests.desktop.test_main_window import close_window, open_window
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def map_ready(window) -> bool:
     return len(window.map.ids) == 5 * PER_STYLE
 
 
-def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):  # noqa: F811
+def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     qtbot.waitUntil(lambda: map_ready(window), timeout=30_000)
     drawn = sum(len(layer.data) for layer in window.map._layers)
@@ -52,7 +52,7 @@ def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):  # no
     close_window(qtbot, window)
 
 
-def test_selecting_an_area_plays_those_songs_or_more_like_them(qtbot, trained_home):  # noqa: F811
+def test_selecting_an_area_plays_those_songs_or_more_like_them(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     qtbot.waitUntil(lambda: map_ready(window), timeout=30_000)
     xy = window.map.xy
@@ -70,7 +70,7 @@ def test_selecting_an_area_plays_those_songs_or_more_like_them(qtbot, trained_ho
     close_window(qtbot, window)
 
 
-def test_steering_buttons_change_up_next_and_reset(qtbot, trained_home):  # noqa: F811
+def test_steering_buttons_change_up_next_and_reset(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     seed = window.view.model.tracks()[0]
     window.play(seed)
@@ -88,7 +88,7 @@ def test_steering_buttons_change_up_next_and_reset(qtbot, trained_home):  # noqa
     close_window(qtbot, window)
 
 
-def test_a_journey_fills_up_next_with_a_path_and_can_be_retargeted(qtbot, trained_home):  # noqa: F811
+def test_a_journey_fills_up_next_with_a_path_and_can_be_retargeted(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     tracks = window.view.model.tracks()
     start = tracks[0]
@@ -112,7 +112,7 @@ def test_a_journey_fills_up_next_with_a_path_and_can_be_retargeted(qtbot, traine
     close_window(qtbot, window)
 
 
-def test_clusters_list_plays_and_saves_a_cluster(qtbot, trained_home, tmp_path):  # noqa: F811
+def test_clusters_list_plays_and_saves_a_cluster(qtbot, trained_home, tmp_path):
     window = open_window(qtbot, trained_home)
     qtbot.waitUntil(lambda: window.clusters.list.count() > 0, timeout=30_000)
     clusters = window.clusters.clusters

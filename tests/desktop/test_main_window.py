@@ -30,15 +30,6 @@ def close_window(qtbot, window: MainWindow) -> None:
     window.library.close()
 
 
-@pytest.fixture
-def trained_home(trained, tmp_path):
-    """A private copy of the session's trained library state."""
-    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
-    home = tmp_path / "home"
-    shutil.copytree(trained.home, home)
-    return home
-
-
 class Heartbeat:
     """A 10 ms timer on the GUI thread; the longest gap between ticks is the worst stall."""
 

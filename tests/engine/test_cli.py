@@ -125,20 +125,9 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     assert b"Traceback" not in err
 
 
-@pytest.fixture
-def trained_copy(trained, tmp_path):
-    """A private copy of the session's trained library state, for commands that write."""
-    import shutil
-
-    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
-    home = tmp_path / "home"
-    shutil.copytree(trained.home, home)
-    return home
-
-
 @pytest.mark.slow
-def test_more_like_these_export_skips_and_radio_settings(trained_copy, tmp_path):
-    home = trained_copy
+def test_more_like_these_export_skips_and_radio_settings(trained_home, tmp_path):
+    home = trained_home
     tracks = json.loads(encore(home, "tracks", "--json").stdout)
     a, b = tracks[0], tracks[-1]
     mix = json.loads(

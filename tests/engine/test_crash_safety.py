@@ -33,26 +33,12 @@ from engine.model import (
 )
 from engine.store import SQLITE_FILE, DamagedStoreError, StoreError
 from engine.synth import STYLES, render
+from tests.engine.test_cli import encore
 
 STYLE_NAMES = sorted(STYLES)
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTOR_BYTES = N_FEATURES * 4  # 98 float32
-
-
-def encore(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user does: a separate process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def query(db: Path, sql: str) -> list[tuple[object, ...]]:
