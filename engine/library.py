@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,7 @@ class Library:
         self._model: SimilarityModel | None = None
         self._card: dict[str, Any] | None = None
         self._index: ClusterIndex | None = None
+        self._loading = threading.RLock()  # model() and index() build once per change
 
     def close(self) -> None:
         self.store.close()
@@ -305,22 +307,28 @@ class Library:
     # -- recommendations ------------------------------------------------------------
     def model(self) -> SimilarityModel:
         """The trained model (loaded once, reloaded when retrained elsewhere)."""
-        card = read_card(self.models_path)
-        if self._model is None or card != self._card:
-            try:
-                self._model, self._card = load_model(self.models_path)
-            except ModelError as exc:
-                raise LibraryError(str(exc)) from exc
-            self._index = None
-        return self._model
+        with self._loading:
+            card = read_card(self.models_path)
+            if self._model is None or card != self._card:
+                try:
+                    self._model, self._card = load_model(self.models_path)
+                except ModelError as exc:
+                    raise LibraryError(str(exc)) from exc
+                self._index = None
+            return self._model
 
     def index(self) -> ClusterIndex:
-        """The cluster index over every analysed track (rebuilt after changes)."""
-        model = self.model()
-        if self._index is None:
-            ids, X = self.store.features(FEATURE_VERSION)
-            self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
-        return self._index
+        """The cluster index over every analysed track (rebuilt after changes).
+
+        Built once even when several threads ask at the same moment (after a retrain
+        the window's up next and its map both need it).
+        """
+        with self._loading:
+            model = self.model()
+            if self._index is None:
+                ids, X = self.store.features(FEATURE_VERSION)
+                self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
+            return self._index
 
     def _vector_of(self, query: Track) -> np.ndarray:
         """``query``'s vector in the model's space, analysing it first if needed."""
