@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
         self.failed_button.setText(f"⚠ {snap.failures} failed")
         self.failed_button.setToolTip("Show the files that could not be read or analysed")
         self.failed_button.setVisible(snap.failures > 0)
+        if analysed != len(self.map.ids) and len(self.map.ids):
+            self.refresh_atlas()  # songs analysed since training join the map too
         if self._pending_play:
             for track in snap.tracks:
                 if track.path == self._pending_play:

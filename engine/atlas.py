@@ -72,6 +72,9 @@ def project(index: ClusterIndex) -> Projection:
     # the 98x98 covariance, not the n x 98 SVD: the same axes, fast at a million tracks
     values, vectors = np.linalg.eigh(centred.T @ centred)
     axes = vectors[:, ::-1][:, :2]
+    # an eigenvector's sign is arbitrary: fix it (largest loading positive) so the map
+    # does not mirror itself when a song is added
+    axes = axes * np.sign(axes[np.abs(axes).argmax(axis=0), [0, 1]])
     xy = (centred @ axes).astype(np.float32)
     explained = float(values[::-1][:2].sum() / max(values.sum(), 1e-12))
     return Projection(index.ids.copy(), xy, index.labels.copy(), explained)

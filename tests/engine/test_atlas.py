@@ -90,3 +90,21 @@ def test_clusters_without_tags_get_a_sound_description(trained):
     names = [c.name for c in atlas.clusters(index, untagged)]
     words = {"fast", "slow", "bright", "dark", "busy", "sparse", "loud", "quiet", "middle"}
     assert all(set(n.replace(",", " ").split()) & words for n in names), names
+
+
+def test_the_map_keeps_its_orientation_when_a_song_is_added(trained):
+    from engine.index import ClusterIndex
+
+    index = trained.index()
+    before = atlas.project(index)
+    extra = index.vectors.mean(axis=0, keepdims=True) + 0.1
+    grown = ClusterIndex(
+        np.append(index.ids, index.ids.max() + 1),
+        np.vstack([index.vectors, extra]),
+        index.centroids,
+    )
+    after = atlas.project(grown)
+    common = {int(t): i for i, t in enumerate(after.ids)}
+    rows = [common[int(t)] for t in before.ids]
+    for axis in (0, 1):  # the same picture, not a mirror image
+        assert np.corrcoef(before.xy[:, axis], after.xy[rows, axis])[0, 1] > 0.9
