@@ -31,11 +31,9 @@ librosa is imported lazily so importing this module stays cheap.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 
@@ -112,26 +110,6 @@ def extract_segments(segments: Iterable[Iterable[np.ndarray]], sr: int = SAMPLE_
     return frames.finish()
 
 
-@functools.lru_cache(maxsize=4)
-def _banks(sr: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    """Filter banks, bin frequencies, window and contrast bands for ``sr``: built once
-    per process, not once per track (every track of a scan shares them)."""
-    import librosa
-    import scipy.sparse
-
-    # each FFT bin feeds at most two mel bands: the sparse product is ~1.5x faster
-    mel = scipy.sparse.csr_array(librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS))
-    # tuning 0: no pitch-tracking pass (it costs more than all the rest together)
-    chroma = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT).astype(np.float32)
-    window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
-    # librosa's contrast bands: below 200 Hz, then octaves up to Nyquist
-    edges = [0.0] + [200.0 * 2**i for i in range(N_CONTRAST_BANDS - 1)] + [sr / 2 + 1]
-    bins = [int(np.searchsorted(freqs, e)) for e in edges]
-    bands = [(lo, max(hi, lo + 1)) for lo, hi in pairwise(bins)]
-    return mel, chroma, freqs, window, bands
-
-
 class _FrameFeatures:
     """Per-frame features over a signal that arrives in pieces.
 
@@ -142,8 +120,23 @@ class _FrameFeatures:
     """
 
     def __init__(self, sr: int) -> None:
+        import librosa
+
         self.sr = sr
-        self.mel_basis, self.chroma_basis, self.freqs, self.window, self.bands = _banks(sr)
+        import scipy.sparse
+
+        # each FFT bin feeds at most two mel bands: the sparse product is ~1.5x faster
+        self.mel_basis = scipy.sparse.csr_array(
+            librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
+        )
+        # tuning 0: no pitch-tracking pass (it costs more than all the rest together)
+        self.chroma_basis = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
+        self.freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT).astype(np.float32)
+        self.window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+        # librosa's contrast bands: below 200 Hz, then octaves up to Nyquist
+        edges = [0.0] + [200.0 * 2**i for i in range(N_CONTRAST_BANDS - 1)] + [sr / 2 + 1]
+        bins = [int(np.searchsorted(self.freqs, e)) for e in edges]
+        self.bands = [(lo, max(hi, lo + 1)) for lo, hi in pairwise(bins)]
         self.buffer = np.zeros(N_FFT // 2, dtype=np.float32)
         self.samples = 0
         self._open = False  # samples pushed since the last end_segment()
