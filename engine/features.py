@@ -26,7 +26,8 @@ of the track, or of the excerpts it is analysed from (:func:`analyze_file`):
 :data:`FEATURE_VERSION` is stored with every vector; changing what
 :func:`extract` computes must bump it, which re-analyses old rows and nothing else.
 
-librosa is imported lazily so importing this module stays cheap.
+Nothing here imports librosa: its numba JIT is unsafe in parallel workers, so the
+pieces of it used here are reimplemented in :mod:`engine.dsp` and checked against it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 import numpy as np
+
+from engine import dsp
 
 #: Bump whenever :func:`extract` changes its output.
 FEATURE_VERSION = 5
@@ -120,19 +123,15 @@ class _FrameFeatures:
     """
 
     def __init__(self, sr: int) -> None:
-        import librosa
-
-        self.sr = sr
         import scipy.sparse
 
+        self.sr = sr
         # each FFT bin feeds at most two mel bands: the sparse product is ~1.5x faster
-        self.mel_basis = scipy.sparse.csr_array(
-            librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
-        )
+        self.mel_basis = scipy.sparse.csr_array(dsp.mel_filters(sr, N_FFT, N_MELS))
         # tuning 0: no pitch-tracking pass (it costs more than all the rest together)
-        self.chroma_basis = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
-        self.freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT).astype(np.float32)
-        self.window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+        self.chroma_basis = dsp.chroma_filters(sr, N_FFT)
+        self.freqs = dsp.fft_frequencies(sr, N_FFT).astype(np.float32)
+        self.window = dsp.hann(N_FFT).astype(np.float32)
         # librosa's contrast bands: below 200 Hz, then octaves up to Nyquist
         edges = [0.0] + [200.0 * 2**i for i in range(N_CONTRAST_BANDS - 1)] + [sr / 2 + 1]
         bins = [int(np.searchsorted(self.freqs, e)) for e in edges]
@@ -212,16 +211,14 @@ class _FrameFeatures:
         self._open = False
 
     def finish(self) -> np.ndarray:
-        import librosa
-
         if self._open or not self.parts:
             self.end_segment()
         f = {key: np.concatenate(parts, axis=-1) for key, parts in self.parts.items()}
         sr = self.sr
-        mfcc = librosa.feature.mfcc(S=f["log_mel"], n_mfcc=N_MFCC)
-        onset = librosa.onset.onset_strength(S=f["log_mel"], sr=sr, hop_length=HOP)
+        mfcc = dsp.mfcc(f["log_mel"], N_MFCC)
+        onset = dsp.onset_strength(f["log_mel"], N_FFT, HOP)
         tempo = _tempo(onset, sr)
-        onsets = librosa.onset.onset_detect(onset_envelope=onset, sr=sr, hop_length=HOP)
+        onsets = dsp.onset_detect(onset, sr, HOP)
         seconds = self.samples / sr
         rms_db = f["rms_db"]
         p10, p90 = np.percentile(rms_db, [10, 90])
@@ -296,20 +293,17 @@ def _tempo(onset: np.ndarray, sr: int, step: int = 4, chunk: int = 1024) -> floa
     to the same curve (the windows overlap by 99 %) at a quarter of the cost, and
     summing them ``chunk`` windows at a time keeps memory bounded for long tracks.
     """
-    import librosa
-
-    win = librosa.time_to_frames(8.0, sr=sr, hop_length=HOP).item()
+    win = int(8.0 * sr / HOP)  # an 8-second window, as librosa.time_to_frames gives
     padded = np.pad(onset, win // 2, mode="linear_ramp", end_values=0)
-    windows = librosa.util.frame(padded, frame_length=win, hop_length=step)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, win)[::step].T
     windows = windows[:, : -(-len(onset) // step)]  # centred on frames 0, step, 2*step, …
-    taper = librosa.filters.get_window("hann", win, fftbins=True)[:, None]
+    taper = dsp.hann(win)[:, None]
     total = np.zeros(win)
     for start in range(0, windows.shape[1], chunk):
-        ac = librosa.autocorrelate(windows[:, start : start + chunk] * taper, axis=0)
-        total += librosa.util.normalize(ac, norm=np.inf, axis=0).sum(axis=1)
+        ac = dsp.autocorrelate(windows[:, start : start + chunk] * taper, axis=0)
+        total += dsp.normalize_max(ac, axis=0).sum(axis=1)
     mean = (total / max(windows.shape[1], 1))[:, None]
-    estimate = librosa.feature.tempo(tg=mean, sr=sr, hop_length=HOP, aggregate=None)
-    return float(estimate.reshape(-1)[0])
+    return dsp.tempo_from_tempogram(mean, sr, HOP)
 
 
 def _pulse_clarity(onset: np.ndarray, sr: int) -> float:
