@@ -24,15 +24,14 @@ def main(argv: Sequence[str]) -> int:
 
     ``argv`` may hold ``--home DIR``, ``--store URI`` (a shared MongoDB library),
     ``--self-check`` (play, fill up-next, report, exit) and files or folders to add and
-    play.
+    play, as :func:`engine.cli.window_parser` reads them.
     """
-    args = list(argv)
-    self_check = "--self-check" in args
-    if self_check:
-        args.remove("--self-check")
-    home = _option(args, "--home")
-    store = _option(args, "--store")
-    app = QApplication.instance() or QApplication([sys.argv[0], *args])
+    from engine.cli import window_parser
+
+    options = window_parser().parse_args(list(argv))
+    home, store = getattr(options, "home", None), getattr(options, "store", None)
+    self_check = options.self_check
+    app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Encore")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("Encore")
@@ -51,7 +50,7 @@ def main(argv: Sequence[str]) -> int:
         from desktop.self_check import SelfCheck
 
         SelfCheck(window)
-    paths = [a for a in args if not a.startswith("-")]
+    paths = list(options.paths)
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         window.show_message(f"Not found: {', '.join(missing)}")
@@ -69,7 +68,7 @@ def open_library(home: str | None, store: str | None) -> tuple[Library, str] | N
     A damaged library database is never changed without asking: the user may move
     it aside and rebuild the library from the folders it listed.
     """
-    from engine.library import Library, recover_damaged_store
+    from engine.library import Library, LibraryError, recover_damaged_store
     from engine.store import DamagedStoreError, StoreError
 
     library: Library | None = None
@@ -97,7 +96,7 @@ def open_library(home: str | None, store: str | None) -> tuple[Library, str] | N
             else "Add your music folders again: Library → Add folder…"
         )
         return library, note
-    except StoreError as exc:
+    except (StoreError, LibraryError) as exc:
         QMessageBox.critical(None, "Encore cannot open its library", str(exc))
         return None
 
@@ -118,14 +117,3 @@ def _ask_to_rebuild(exc: DamagedStoreError) -> bool:
     box.setDefaultButton(rebuild)
     box.exec()
     return box.clickedButton() is rebuild
-
-
-def _option(args: list[str], name: str) -> str | None:
-    """Take ``name VALUE`` out of ``args``; return VALUE (None when absent)."""
-    if name in args:
-        i = args.index(name)
-        if i + 1 < len(args):
-            value = args[i + 1]
-            del args[i : i + 2]
-            return value
-    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -16,23 +16,39 @@ from PySide6.QtWidgets import (
 
 from engine.tracks import Failure
 
-STAGES = {"scan": "Reading", "analyze": "Analysing"}
+STAGES = {"scan": "Reading", "analyze": "Analysing", "damaged": "Damaged"}
+RETRY_TEXT = "Retry"
 
 
 class FailuresDialog(QDialog):
-    def __init__(self, failures: Sequence[Failure], parent: QWidget | None = None) -> None:
+    """The files with problems; "Retry" analyses every failed file again at once."""
+
+    def __init__(
+        self,
+        failures: Sequence[Failure],
+        parent: QWidget | None = None,
+        *,
+        retry: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Files Encore could not use")
         self.resize(820, 420)
         layout = QVBoxLayout(self)
-        if failures:
+        failed = [f for f in failures if f.stage != "damaged"]
+        if failed:
+            files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
             text = (
-                f"{len(failures)} file(s) could not be used. Each is tried again when it "
-                "changes on disk; nothing else in the library is affected."
+                f"{files} could not be used; nothing else in the library is affected. "
+                "A file whose analysis crashed or took too long is tried again on every "
+                "rescan, the others when they change on disk. Retry tries them all now."
             )
         else:
             text = "Every file in the library could be read and analysed."
-        layout.addWidget(QLabel(text))
+        if len(failed) < len(failures):
+            text += " Damaged files are listed too: they play and are analysed as far as they go."
+        label = QLabel(text)
+        label.setWordWrap(True)
+        layout.addWidget(label)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Step", "File", "Reason"])
         self.tree.setRootIsDecorated(False)
@@ -47,4 +63,12 @@ class FailuresDialog(QDialog):
         layout.addWidget(self.tree)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.retry_button = buttons.addButton(RETRY_TEXT, QDialogButtonBox.ButtonRole.ActionRole)
+        self.retry_button.setToolTip("Analyse every file that could not be analysed again")
+        self.retry_button.setEnabled(
+            retry is not None and any(f.stage == "analyze" for f in failures)
+        )
+        if retry is not None:
+            self.retry_button.clicked.connect(retry)
+            self.retry_button.clicked.connect(self.accept)
         layout.addWidget(buttons)

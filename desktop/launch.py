@@ -10,22 +10,7 @@ import multiprocessing
 import sys
 from collections.abc import Sequence
 
-from engine.cli import COMMANDS
-
-
-def wants_cli(argv: Sequence[str]) -> bool:
-    """True when ``argv`` names a subcommand or asks for help/version."""
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg == "--home":
-            if args:
-                args.pop(0)
-            continue
-        if arg in ("-h", "--help", "--version"):
-            return True
-        return arg in COMMANDS
-    return False
+from engine.cli import wants_cli
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -43,8 +43,13 @@ def library_job(
     scan: bool,
     analyze: bool,
     train: bool,
+    retry_failed: bool = False,
 ) -> Generator[Progress | Snapshot, None, str]:
-    """Scan, analyse and train as asked; yields progress and table snapshots."""
+    """Scan, analyse and train as asked; yields progress and table snapshots.
+
+    ``retry_failed`` analyses every file that failed before again, not only those
+    whose analysis crashed or timed out.
+    """
     summary: list[str] = []
     last = time.monotonic()
 
@@ -78,7 +83,7 @@ def library_job(
         if changed or report.failed:
             yield snapshot()
     if analyze and not token.cancelled:
-        areport = yield from relay(library.analyze(token))
+        areport = yield from relay(library.analyze(token, retry_failed=retry_failed))
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
         stale_table = stale_table or bool(areport.analysed or areport.failed)
@@ -141,7 +146,7 @@ class LibraryJobs(QObject):
         self.runner = runner
         self.status = status
         self.task: Task | None = None
-        self._queue: list[tuple[list[str] | None, bool, bool, bool]] = []
+        self._queue: list[tuple[list[str] | None, bool, bool, bool, bool]] = []
         status.cancel.clicked.connect(self.cancel)
 
     @property
@@ -168,13 +173,25 @@ class LibraryJobs(QObject):
     def rescan_and_retrain(self) -> bool:
         return self._run(None, scan=True, analyze=True, train=True)
 
+    def retry_failed(self) -> bool:
+        """Analyse every file that could not be analysed again, then retrain."""
+        return self._run(None, scan=False, analyze=True, train=True, retry=True)
+
     def load(self) -> None:
         """Read the library for the table without changing anything."""
         self._run(None, scan=False, analyze=False, train=False)
 
-    def _run(self, folders: list[str] | None, *, scan: bool, analyze: bool, train: bool) -> bool:
+    def _run(
+        self,
+        folders: list[str] | None,
+        *,
+        scan: bool,
+        analyze: bool,
+        train: bool,
+        retry: bool = False,
+    ) -> bool:
         if self.task is not None:
-            request = (folders, scan, analyze, train)
+            request = (folders, scan, analyze, train, retry)
             if request not in self._queue:
                 self._queue.append(request)
             self.finished.emit("Queued: it starts when the current library job ends.")
@@ -186,7 +203,13 @@ class LibraryJobs(QObject):
 
         def job(token: CancelToken) -> Generator[Progress | Snapshot, None, str]:
             return library_job(
-                self.library, token, folders=folders, scan=scan, analyze=analyze, train=train
+                self.library,
+                token,
+                folders=folders,
+                scan=scan,
+                analyze=analyze,
+                train=train,
+                retry_failed=retry,
             )
 
         def done(summary: str) -> None:
@@ -205,8 +228,8 @@ class LibraryJobs(QObject):
             if self.library.model_card() != before:
                 self.model_changed.emit()
             if self._queue:
-                folders, scan, analyze, train = self._queue.pop(0)
-                self._run(folders, scan=scan, analyze=analyze, train=train)
+                folders, scan, analyze, train, retry = self._queue.pop(0)
+                self._run(folders, scan=scan, analyze=analyze, train=train, retry=retry)
 
         self.busy_changed.emit(True)
         if scan or analyze or train:

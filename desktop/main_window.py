@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
 
     def save_playlist(self, tracks: list[Track], name: str, path: str | None = None) -> None:
         """Write ``tracks`` as M3U8 to ``path``, or where the user chooses."""
-        from engine.playlist import write_m3u8
+        from engine.playlist import PlaylistError, write_m3u8
 
         if path is None:
             start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
@@ -232,11 +232,14 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            write_m3u8(path, tracks, relative=False)
-        except OSError as exc:
-            self.show_message(f"Could not save the playlist: {exc.strerror or exc}")
+            skipped = write_m3u8(path, tracks, relative=False)
+        except PlaylistError as exc:
+            self.show_message(f"Could not save the playlist: {exc}")
             return
-        self.show_message(f"Saved {len(tracks)} songs to {path}")
+        left_out = f" ({len(skipped)} left out: no playlist line can hold their names)"
+        saved = len(tracks) - len(skipped)
+        songs = f"{saved} song" + ("" if saved == 1 else "s")
+        self.show_message(f"Saved {songs} to {path}{left_out if skipped else ''}")
 
     def refresh_atlas(self) -> None:
         """Recompute the map and the clusters (off the GUI thread) after training."""
@@ -321,20 +324,20 @@ class MainWindow(QMainWindow):
             self.add_paths([folder])
 
     def add_paths(self, paths: Sequence[str], *, play_first_file: bool = False) -> None:
-        """Add folders and files to the library (and play the first file if asked)."""
+        """Add folders and files to the library; with ``play_first_file``, play the first
+        file given, or the first song of the first folder given, once it is there."""
         paths = [os.path.abspath(p) for p in paths]
-        files = [p for p in paths if os.path.isfile(p) and is_audio_name(p)]
-        if play_first_file and files:
-            known = self.library.store.track_by_path(files[0])
-            if known is not None:
-                self.play(known)
-            else:
-                self._pending_play = files[0]
+        playable = [
+            p for p in paths if os.path.isdir(p) or (os.path.isfile(p) and is_audio_name(p))
+        ]
+        if play_first_file and playable:
+            self._pending_play = playable[0]
+            self._play_pending(self.view.model.tracks())
         if self.jobs.add(paths):
             self.show_message(f"Adding {len(paths)} item(s) to the library…")
 
     def show_failures(self) -> None:
-        FailuresDialog(self.library.failures(), self).exec()
+        FailuresDialog(self.library.failures(), self, retry=self.jobs.retry_failed).exec()
 
     def show_message(self, text: str) -> None:
         if text:
@@ -357,12 +360,18 @@ class MainWindow(QMainWindow):
         self.failed_button.setVisible(snap.failures > 0)
         if analysed != len(self.map.ids) and len(self.map.ids):
             self.refresh_atlas()  # songs analysed since training join the map too
-        if self._pending_play:
-            for track in snap.tracks:
-                if track.path == self._pending_play:
-                    self._pending_play = None
-                    self.play(track)
-                    break
+        self._play_pending(snap.tracks)
+
+    def _play_pending(self, tracks: Sequence[Track]) -> None:
+        """Play the file, or the first song of the folder, waiting to be played."""
+        wanted = self._pending_play
+        if not wanted:
+            return
+        inside = os.path.join(wanted, "")
+        matches = [t for t in tracks if t.path == wanted or t.path.startswith(inside)]
+        if matches:
+            self._pending_play = None
+            self.play(min(matches, key=lambda t: t.path))
 
     def _busy(self, busy: bool) -> None:
         for act in (self.rescan_action, self.retrain_action, self.both_action):

@@ -1,35 +1,67 @@
-"""Analyse files in worker processes, isolating crashes to the file that caused them.
+"""Analyse files in worker processes, so a file can crash or hang only its own worker.
 
-Decoders are native code: a malformed file can take a whole process down. Work
-runs in a process pool (spawned, so it is safe to start from a GUI thread); if a
-worker dies, the files that were in flight are retried one at a time in a fresh
-single-worker pool, so only the file that really crashes is recorded as failed.
+Decoders are native code: a malformed file can take a whole process down, or make
+it read for minutes. Each worker is a spawned process (safe to start from a GUI
+thread) that analyses one file at a time, so the parent always knows which file a
+worker holds and since when:
+
+* a worker that dies takes only its file with it; a fresh worker replaces it;
+* a file that runs past its time limit has its worker killed and replaced;
+* a crash, a time-out or a lack of memory may be the machine's fault as much as the
+  file's, so such a file is tried once more at once in a fresh process, and if it
+  fails again it is recorded with a reason in :data:`RETRIED_REASONS`, which later
+  scans try again (only verdicts on the file itself wait for it to change).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import time
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 
 import numpy as np
 
 from engine.processes import init_worker, spawn_context
 from engine.progress import CancelToken
 
-CRASH_REASON = "the decoder crashed on this file (worker process died)"
+CRASH_REASON = "the analysis process crashed on this file (tried again on the next scan)"
+KILLED_REASON = (
+    "the system stopped the analysis of this file, perhaps for lack of memory "
+    "(tried again on the next scan)"
+)
+MEMORY_REASON = "not enough memory to analyse this file (tried again on the next scan)"
+#: Reasons that are not a verdict on the file; ``{limit}`` is the time limit in seconds.
+TIMEOUT_REASON = "took too long to analyse (over {limit:g} s; tried again on the next scan)"
+#: What earlier versions recorded for a crash; such files are retried too.
+LEGACY_CRASH_REASON = "the decoder crashed on this file (worker process died)"
+#: Seconds a file may take before its worker is killed (a setting; see Library).
+DEFAULT_TIME_LIMIT = 60.0
+
+
+def is_retried(reason: str) -> bool:
+    """True when ``reason`` says the machine, not the file, may be at fault."""
+    return reason in (CRASH_REASON, KILLED_REASON, MEMORY_REASON, LEGACY_CRASH_REASON) or (
+        reason.startswith("took too long to analyse")
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result of analysing one track: a vector or a readable error."""
+    """The result of analysing one track: a vector or a readable error.
+
+    ``seconds`` is how much audio decoded when the whole file was decoded (None when
+    only excerpts were, which confirms the length the file's header gives).
+    """
 
     track_id: int
     path: str
     vector: np.ndarray | None = None
     error: str = ""
+    seconds: float | None = None
 
 
 def default_workers() -> int:
@@ -40,7 +72,37 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(log_path: str | None, parent_pid: int) -> None:
+def safe_call(
+    fn: Callable[[str], object], path: str
+) -> tuple[np.ndarray | None, float | None, str]:
+    """Run ``fn(path)``; return ``(vector, decoded seconds, error)``, never raising.
+
+    ``fn`` returns a vector, or an object with ``vector`` and ``seconds`` (like
+    :class:`engine.features.Analysis`).
+    """
+    from engine.decode import DecodeError
+
+    try:
+        result = fn(path)
+    except DecodeError as exc:
+        return None, None, str(exc)
+    except MemoryError:
+        return None, None, MEMORY_REASON
+    except Exception as exc:  # a bad file must never stop the batch
+        return None, None, f"analysis failed: {type(exc).__name__}: {exc}"
+    if isinstance(result, np.ndarray):
+        return np.asarray(result, dtype=np.float32), None, ""
+    vector = np.asarray(result.vector, dtype=np.float32)  # type: ignore[attr-defined]
+    return vector, result.seconds, ""  # type: ignore[attr-defined]
+
+
+def _serve(
+    conn: Connection, fn: Callable[[str], object], log_path: str | None, parent_pid: int
+) -> None:
+    """A worker's life: take a path, send back ``safe_call``'s answer, until told to stop."""
+    # Ctrl+C reaches the whole process group; the parent decides what stops, and it
+    # ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Analysis is parallel across processes. numpy's BLAS already started one thread per
     # core when it was imported, and with a worker per core those threads fight over
     # the cores (measured: 2.4x slower per track). One thread per worker.
@@ -54,87 +116,128 @@ def _init_worker(log_path: str | None, parent_pid: int) -> None:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    import engine.features  # noqa: F401  - import librosa once per worker, not per file
+    import engine.features  # noqa: F401  - import the analysis code once per worker
+
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        conn.send(safe_call(fn, path))
 
 
-def safe_call(fn: Callable[[str], np.ndarray], path: str) -> tuple[np.ndarray | None, str]:
-    """Run ``fn(path)`` and turn any exception into a readable error string."""
-    from engine.decode import DecodeError
+class _Worker:
+    """One worker process and the file it holds."""
 
-    try:
-        return np.asarray(fn(path), dtype=np.float32), ""
-    except DecodeError as exc:
-        return None, str(exc)
-    except MemoryError:
-        return None, "not enough memory to analyse this file"
-    except Exception as exc:  # a bad file must never stop the batch
-        return None, f"analysis failed: {type(exc).__name__}: {exc}"
+    def __init__(self, fn: Callable[[str], object], log_path: str | None) -> None:
+        ctx = spawn_context()
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_serve, args=(child, fn, log_path, os.getpid()), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.item: tuple[int, str] | None = None
+        self.since = 0.0
 
+    def give(self, item: tuple[int, str]) -> None:
+        self.item, self.since = item, time.monotonic()
+        self.conn.send(item[1])
 
-def _pool(workers: int, log_path: str | None) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=spawn_context(),
-        initializer=_init_worker,
-        initargs=(log_path, os.getpid()),
-    )
+    def stop(self) -> None:
+        """End the process: politely when idle, by force when it holds a file."""
+        if self.item is None and self.process.is_alive():
+            try:
+                self.conn.send(None)
+                self.process.join(1.0)
+            except OSError:
+                pass
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5.0)
+        self.conn.close()
+
+    def death_reason(self) -> str:
+        self.process.join(1.0)
+        if self.process.exitcode == -signal.SIGKILL:  # the kernel's out-of-memory killer
+            return KILLED_REASON
+        return CRASH_REASON
 
 
 def analyze_paths(
     items: Sequence[tuple[int, str]],
-    fn: Callable[[str], np.ndarray],
+    fn: Callable[[str], object],
     *,
     workers: int | None = None,
     cancel: CancelToken | None = None,
     log_path: str | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> Generator[Outcome, None, None]:
     """Yield one :class:`Outcome` per ``(track_id, path)`` as workers finish.
 
-    ``fn`` must be a picklable module-level function. At most two files per
-    worker are in flight, so cancelling stops quickly and memory stays bounded.
-    Workers' native stderr goes to ``log_path`` when given.
+    ``fn`` must be a picklable module-level function (or a ``functools.partial`` of
+    one) returning what :func:`safe_call` accepts. A file still running after
+    ``time_limit`` seconds has its worker killed. Workers' native stderr goes to
+    ``log_path`` when given. Closing the generator ends every worker.
     """
-    workers = max(1, min(workers or default_workers(), len(items) or 1))
-    queue = list(reversed(items))
-    pool = _pool(workers, log_path)
-    running: dict[Future[tuple[np.ndarray | None, str]], tuple[int, str]] = {}
+    queue = deque(items)
+    tried_once: set[int] = set()  # track ids already retried after a crash or time-out
+    count = max(1, min(workers or default_workers(), len(items) or 1))
+    pool: list[_Worker] = []
+
+    def failed(worker: _Worker, reason: str) -> Outcome | None:
+        """Replace ``worker``; retry its file once, else report ``reason``."""
+        item = worker.item
+        assert item is not None
+        worker.item = None
+        worker.stop()
+        pool[pool.index(worker)] = _Worker(fn, log_path)
+        if item[0] not in tried_once:
+            tried_once.add(item[0])
+            queue.appendleft(item)  # at once, in a fresh process
+            return None
+        return Outcome(item[0], item[1], None, reason)
+
     try:
-        while queue or running:
+        pool.extend(_Worker(fn, log_path) for _ in range(count))
+        while True:
             if cancel and cancel.cancelled:
                 return
-            while queue and len(running) < 2 * workers:
-                item = queue.pop()
-                running[pool.submit(safe_call, fn, item[1])] = item
-            done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-            broken: list[tuple[int, str]] = []
-            for future in done:
-                item = running.pop(future)
+            for worker in pool:
+                if worker.item is None and queue:
+                    worker.give(queue.popleft())
+            busy = [w for w in pool if w.item is not None]
+            if not busy:
+                return
+            now = time.monotonic()
+            timeout = min(0.5, max(0.01, min(w.since + time_limit - now for w in busy)))
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+            for worker in busy:
+                outcome: Outcome | None = None
+                item = worker.item
+                assert item is not None
                 try:
-                    vector, error = future.result()
-                except BrokenProcessPool:
-                    broken.append(item)
-                    continue
-                yield Outcome(item[0], item[1], vector, error)
-            if broken:
-                broken += list(running.values())
-                running.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                for item in broken:
-                    if cancel and cancel.cancelled:
-                        return
-                    yield _isolated(item, fn, log_path)
-                pool = _pool(workers, log_path)
+                    answered = worker.conn.poll()
+                    answer = worker.conn.recv() if answered else None
+                except (EOFError, OSError):
+                    answered, answer = False, None
+                if answered and answer is not None:
+                    vector, seconds, error = answer
+                    if error and is_retried(error) and item[0] not in tried_once:
+                        worker.item = None
+                        tried_once.add(item[0])
+                        queue.appendleft(item)
+                        continue
+                    worker.item = None
+                    outcome = Outcome(item[0], item[1], vector, error, seconds)
+                elif not worker.process.is_alive():
+                    outcome = failed(worker, worker.death_reason())
+                elif time.monotonic() - worker.since > time_limit:
+                    outcome = failed(worker, TIMEOUT_REASON.format(limit=time_limit))
+                if outcome is not None:
+                    yield outcome
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _isolated(
-    item: tuple[int, str], fn: Callable[[str], np.ndarray], log_path: str | None
-) -> Outcome:
-    """Analyse one file alone in a fresh process, so a crash is attributed to it."""
-    with _pool(1, log_path) as solo:
-        try:
-            vector, error = solo.submit(safe_call, fn, item[1]).result()
-        except BrokenProcessPool:
-            return Outcome(item[0], item[1], None, CRASH_REASON)
-    return Outcome(item[0], item[1], vector, error)
+        for worker in pool:
+            worker.stop()

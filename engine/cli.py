@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from engine import __version__
 
 T = TypeVar("T")
-COMMANDS = (
-    "scan",
-    "analyze",
-    "train",
-    "recommend",
-    "evaluate",
-    "tracks",
-    "status",
-    "demo",
-    "import-fma",
-    "export-m3u",
-    "skips",
-    "radio",
-    "spark-analyze",
-    "import-features",
+#: How ``encore`` is used, for both the window and the commands.
+USAGE = """encore [--home DIR] [--store URI] [PATH ...]
+       encore [--home DIR] [--store URI] COMMAND [options]"""
+WINDOW_HELP = (
+    "Without a COMMAND, encore opens the window; given PATHs (music files or folders), "
+    "it adds them to the library and plays the first file, or a folder's first song."
 )
 
 
@@ -115,7 +108,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def global_options() -> argparse.ArgumentParser:
+    """The options every way of running ``encore`` takes, before or after a COMMAND."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--home",
@@ -130,13 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a shared mongodb:// library (default: $ENCORE_STORE, else the SQLite "
         "library in the state folder)",
     )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = global_options()
     parser = argparse.ArgumentParser(
         prog="encore",
-        description="Encore: a music player that knows which of your songs sound alike.",
+        usage=USAGE,
+        description="Encore: a music player that knows which of your songs sound alike. "
+        + WINDOW_HELP,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"encore {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="encore")
 
     p = sub.add_parser("scan", parents=[common], help="index folders and analyse new tracks")
     p.add_argument("folders", nargs="*", metavar="DIR", help="default: the library's folders")
@@ -144,21 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=positive_int, metavar="N", help="analysis processes (default: cores)"
     )
-    p.add_argument(
-        "--whole-tracks",
-        action="store_true",
-        help="analyse every sample, not excerpts of long tracks (3x slower, for comparison)",
-    )
+    _analysis_options(p)
 
     p = sub.add_parser("analyze", parents=[common], help="analyse tracks that need it")
     p.add_argument(
         "--workers", type=positive_int, metavar="N", help="analysis processes (default: cores)"
     )
-    p.add_argument(
-        "--whole-tracks",
-        action="store_true",
-        help="analyse every sample, not excerpts of long tracks (3x slower, for comparison)",
-    )
+    _analysis_options(p)
 
     p = sub.add_parser("train", parents=[common], help="train the similarity model")
     p.add_argument(
@@ -260,8 +253,111 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--whole-tracks",
+        action="store_true",
+        help="analyse every sample, not excerpts of long tracks (3x slower, for comparison)",
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try every file that could not be analysed again (crashes and time-outs are "
+        "always tried again)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        metavar="S",
+        help="seconds a file may take before it is given up, kept for later runs (default 60)",
+    )
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # argparse offers no public way to list subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+#: Every subcommand, as the parser knows them.
+COMMANDS: tuple[str, ...] = tuple(_subcommands(build_parser()))
+
+
+def wants_cli(argv: Sequence[str]) -> bool:
+    """True when ``argv`` names a subcommand or asks for help or the version.
+
+    Global options are read by the parser the commands use, in every spelling
+    (``--home DIR``, ``--home=DIR``, ``--store URI`` …), so none of them is ever
+    taken for a path to open in the window.
+    """
+    probe = argparse.ArgumentParser(add_help=False, parents=[global_options()], exit_on_error=False)
+    try:
+        _, rest = probe.parse_known_args(list(argv))
+    except argparse.ArgumentError:
+        return True  # e.g. --home with no value: the command line parser says what is wrong
+    if any(arg in ("-h", "--help", "--version") for arg in rest):
+        return True
+    positional = [arg for arg in rest if not arg.startswith("-")]
+    return bool(positional) and positional[0] in COMMANDS
+
+
+def window_parser() -> argparse.ArgumentParser:
+    """The window's command line: global options, ``--self-check`` and PATHs."""
+    parser = argparse.ArgumentParser(
+        prog="encore", usage=USAGE, description=WINDOW_HELP, parents=[global_options()]
+    )
+    parser.add_argument(
+        "--self-check",
+        action="store_true",
+        help="play a song, fill up next, report and exit (checks an installation)",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="music files or folders to play")
+    return parser
+
+
 class UsageError(Exception):
     pass
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: stop like Ctrl+C, keeping finished work."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP (systemd, ``timeout``, logging out) into :class:`Terminated`,
+    so every batch step saves what it finished, as it does on Ctrl+C."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    try:
+        previous = {sig: signal.signal(sig, stop) for sig in wanted}
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,12 +368,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    from engine.errors import describe
     from engine.library import LibraryError
     from engine.model import ModelError
     from engine.store import StoreError
 
     try:
-        return _dispatch(args)
+        with _stop_on_signals():
+            return _dispatch(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"encore: error: {exc}", file=sys.stderr)
@@ -285,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LibraryError, ModelError, StoreError, ValueError) as exc:
         print(f"encore: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"encore: error: {describe(exc)}", file=sys.stderr)
+        return 1
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"\nencore: stopped by {name}; finished work was saved", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("\nencore: interrupted; finished work was saved", file=sys.stderr)
         return 130
@@ -317,25 +422,31 @@ def _cmd_scan(library: Any, args: argparse.Namespace) -> int:
     for folder in report.missing_folders:
         print(f"encore: warning: folder not found: {folder}", file=sys.stderr)
     for problem in report.problems:
-        print(f"encore: warning: cannot read folder {problem}", file=sys.stderr)
-    if report.missing_folders and len(report.missing_folders) == len(folders):
+        print(f"encore: warning: {problem}", file=sys.stderr)
+    if len(report.missing_folders) + len(report.not_music) == len(folders):
         return 1
     print(f"Scan: {report.summary()}")
     if not args.no_analyze:
-        _cmd_analyze(library, args, printer)
+        return _cmd_analyze(library, args, printer)
     return 0
 
 
 def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) -> int:
+    if args.time_limit is not None:
+        library.set_time_limit(args.time_limit)
     started = time.monotonic()
-    report = drive(
-        library.analyze(workers=args.workers, whole=args.whole_tracks), printer or ProgressPrinter()
+    steps = library.analyze(
+        workers=args.workers, whole=args.whole_tracks, retry_failed=args.retry_failed
     )
+    report = drive(steps, printer or ProgressPrinter())
     seconds = time.monotonic() - started
     rate = f" in {seconds:.1f} s" if report.analysed else ""
     print(f"Analysis: {report.summary()}{rate}")
-    if report.failed:
+    if report.failed or report.damaged:
         print("  see `encore status` for the reasons")
+    if report.failed and not report.analysed:
+        print("encore: error: no file could be analysed", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -383,15 +494,23 @@ def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_export_m3u(library: Any, args: argparse.Namespace) -> int:
-    from engine.playlist import write_m3u8
+    from engine.playlist import PlaylistError, write_m3u8
 
     if args.start:
         start = library.resolve(args.start)
         tracks = [start, *(r.track for r in library.similar(start, args.n))]
     else:
         tracks = library.tracks()
-    write_m3u8(args.output, tracks, relative=args.relative)
-    print(f"Wrote {len(tracks)} songs to {args.output}")
+    try:
+        skipped = write_m3u8(args.output, tracks, relative=args.relative)
+    except PlaylistError as exc:
+        raise ValueError(str(exc)) from None
+    for path in skipped:
+        print(
+            f"encore: warning: left out {path!r}: no playlist line can hold its name",
+            file=sys.stderr,
+        )
+    print(f"Wrote {len(tracks) - len(skipped)} songs to {args.output}")
     return 0
 
 

@@ -5,13 +5,19 @@ libsndfile's, and it seeks in every container. soundfile (libsndfile) is the
 fallback. Audio is down-mixed and resampled with soxr as it streams, so no copy
 of a whole track is needed (and never a float64 one).
 
-Two ways in: :func:`iter_mono` streams a whole track; :func:`iter_excerpts` decodes
+Two ways in: :func:`iter_mono` streams a whole track; :func:`read_excerpts` decodes
 only a few evenly spread excerpts of a long one (what analysis uses).
+
+Decoders read through :class:`_BoundedFile`, which ends the file for them once they
+have read :data:`GAP_BYTES` without producing audio. A half-finished download (valid
+audio, then gigabytes of zeros) would otherwise make FFmpeg search the zeros for a
+frame after every seek: minutes and gigabytes per file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -21,6 +27,11 @@ import soxr
 
 #: Decoded audio is down-mixed and resampled in batches of about this many frames.
 BLOCK_FRAMES = 1 << 16
+#: A decoder may read this much without producing audio before the file ends for it.
+#: A compressed frame is at most a few hundred kB; a WAV block a few MB.
+GAP_BYTES = 16 << 20
+#: What opening a file may read: headers, tags and embedded cover art.
+OPEN_BYTES = 64 << 20
 
 # FFmpeg sample formats (packed and planar) -> numpy dtype and scale to [-1, 1].
 _SAMPLE_TYPES: dict[str, tuple[type[np.generic], float]] = {
@@ -95,46 +106,71 @@ def iter_excerpts(
     count: int = 8,
     seconds: float = 10.0,
 ) -> Iterator[Iterable[np.ndarray]]:
-    """Yield ``count`` excerpts of ``seconds`` each, evenly spread over the track.
-
-    The first excerpt starts at the beginning and the last ends at the end, so
-    intros and endings count as they do in the whole track. Only the excerpts are
-    decoded (the decoder seeks). Each excerpt is yielded as an iterable of chunks.
-    A track shorter than 1.5x the excerpts together, of unknown length, or that
-    cannot be sought in, is yielded whole as one streaming excerpt
-    (:func:`iter_mono`).
+    """Yield the excerpts of :func:`read_excerpts`, each as an iterable of chunks, or
+    the whole track as one streaming excerpt (:func:`iter_mono`) when it gives none.
 
     Raises
     ------
     DecodeError
         As :func:`iter_mono`.
     """
+    excerpts = read_excerpts(path, sr=sr, count=count, seconds=seconds)
+    if excerpts is None:
+        yield iter_mono(path, sr=sr)
+        return
+    for excerpt in excerpts:
+        yield [excerpt]
+
+
+def read_excerpts(
+    path: str | os.PathLike[str],
+    *,
+    sr: int = 22050,
+    count: int = 8,
+    seconds: float = 10.0,
+) -> list[np.ndarray] | None:
+    """``count`` excerpts of ``seconds`` each, evenly spread over the track, or None.
+
+    The first excerpt starts at the beginning and the last ends at the end, so
+    intros and endings count as they do in the whole track. Only the excerpts are
+    decoded (the decoder seeks). None means the track must be decoded whole
+    (:func:`iter_mono`): it is shorter than 1.5x the excerpts together, of unknown
+    length, cannot be sought in, or does not decode to the end its header claims
+    (damaged or incomplete: only decoding it through tells how much of it is audio).
+
+    Raises
+    ------
+    DecodeError
+        When the file cannot be opened at all.
+    """
     import av
 
     path = _check_file(path)
+    source = _BoundedFile(path)
     try:
-        container = av.open(path)
+        container = av.open(source)
     except Exception:  # the whole-track path reports why, or tries libsndfile
-        yield iter_mono(path, sr=sr)
-        return
-    yielded = 0
-    with container:
+        source.close()
+        return None
+    excerpts: list[np.ndarray] = []
+    with container, source:
         streams = container.streams.audio
         stream = streams[0] if streams else None
         known = stream is not None and stream.codec_context is not None  # FFmpeg can decode it
         length = _duration_of(container, stream) if known else None
-        if length is not None and length >= 1.5 * count * seconds:
-            for i in range(count):
-                start = (length - seconds) * i / max(count - 1, 1)
-                try:
-                    excerpt = _av_excerpt(container, stream, sr, start, seconds)
-                except Exception:  # damaged in a way FFmpeg does not flag
-                    break
-                if excerpt.size:
-                    yielded += 1
-                    yield [excerpt]
-    if not yielded:
-        yield iter_mono(path, sr=sr)
+        if length is None or length < 1.5 * count * seconds:
+            return None
+        for i in range(count):
+            start = (length - seconds) * i / max(count - 1, 1)
+            source.refill()
+            try:
+                excerpt = _av_excerpt(container, stream, sr, start, seconds, source)
+            except Exception:  # damaged in a way FFmpeg does not flag
+                return None
+            if excerpt.size < 0.5 * seconds * sr:  # the file ends (or breaks) before this
+                return None
+            excerpts.append(excerpt)
+    return excerpts
 
 
 def duration(path: str | os.PathLike[str]) -> float | None:
@@ -142,7 +178,7 @@ def duration(path: str | os.PathLike[str]) -> float | None:
     import av
 
     try:
-        with av.open(os.fspath(path)) as container:
+        with _BoundedFile(os.fspath(path)) as source, av.open(source) as container:
             if container.streams.audio:
                 return _duration_of(container, container.streams.audio[0])
     except Exception:  # not for FFmpeg: ask libsndfile
@@ -169,6 +205,50 @@ def _check_file(path: str | os.PathLike[str]) -> str:
     if size == 0:
         raise DecodeError("empty file (0 bytes)")
     return path
+
+
+class _BoundedFile(io.RawIOBase):
+    """A file a decoder reads at most ``allowance`` bytes of between :meth:`refill` calls.
+
+    Past that it reads as ended. Decoding code refills it whenever audio comes out
+    (and before each seek), so a file of audio reads whole, while a stretch of
+    :data:`GAP_BYTES` without audio (zeros after a half-finished download, garbage)
+    ends it instead of being searched through.
+    """
+
+    def __init__(self, path: str, allowance: int = GAP_BYTES) -> None:
+        super().__init__()
+        self._raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.name = path
+        self._allowance = allowance
+        self._left = max(allowance, OPEN_BYTES)  # headers, tags and cover art come first
+
+    def refill(self) -> None:
+        self._left = self._allowance
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)
+        n = self._raw.readinto(view[: min(len(view), self._left)]) or 0
+        self._left -= n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _duration_of(container: object, stream: object) -> float | None:
@@ -243,10 +323,11 @@ class _Downmix:
         self._bytes = [[] for _ in self._bytes]
 
 
-def _batches(frames: Iterable[object]) -> Iterator[np.ndarray]:
+def _batches(frames: Iterable[object], source: _BoundedFile) -> Iterator[np.ndarray]:
     """Mono float32 blocks of about BLOCK_FRAMES samples from decoded frames."""
     downmix = _Downmix()
     for frame in frames:
+        source.refill()  # audio came out: the decoder may read on
         downmix.add(frame)
         if downmix.size >= BLOCK_FRAMES:
             yield downmix.take()
@@ -255,7 +336,12 @@ def _batches(frames: Iterable[object]) -> Iterator[np.ndarray]:
 
 
 def _av_excerpt(
-    container: object, stream: object, sr: int, start: float, seconds: float
+    container: object,
+    stream: object,
+    sr: int,
+    start: float,
+    seconds: float,
+    source: _BoundedFile,
 ) -> np.ndarray:
     """Decode ``seconds`` of audio from ``start`` (seconds) as mono float32 at ``sr``.
 
@@ -269,6 +355,7 @@ def _av_excerpt(
     try:
         container.seek(int(start / stream.time_base), stream=stream)
         for i, frame in enumerate(container.decode(stream)):
+            source.refill()
             if i == 0 and frame.time is not None and frame.time < start:
                 downmix.skip = round((start - frame.time) * rate)  # seeks land early
             downmix.add(frame)
@@ -328,23 +415,28 @@ def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
     """Open with FFmpeg now (so format errors raise here), then stream."""
     import av
 
-    container = av.open(path)
-    if not container.streams.audio:
+    source = _BoundedFile(path)
+    try:
+        container = av.open(source)
+    except BaseException:
+        source.close()
+        raise
+    if not container.streams.audio or container.streams.audio[0].codec_context is None:
         container.close()
-        raise DecodeError("the file has no audio stream")
+        source.close()
+        if not container.streams.audio:
+            raise DecodeError("the file has no audio stream")
+        raise DecodeError("unsupported audio codec")  # a codec FFmpeg does not know
     stream = container.streams.audio[0]
-    if stream.codec_context is None:  # a codec FFmpeg does not know
-        container.close()
-        raise DecodeError("unsupported audio codec")
 
     def frames() -> Iterator[object]:
         with contextlib.suppress(av.error.FFmpegError):  # damaged part-way: keep the rest
             yield from container.decode(stream)
 
     def chunks() -> Iterator[np.ndarray]:
-        with container:
+        with container, source:
             rate = stream.codec_context.sample_rate or sr
-            yield from _resampled(_batches(frames()), rate, sr)
+            yield from _resampled(_batches(frames(), source), rate, sr)
 
     return chunks()
 
@@ -353,10 +445,16 @@ def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
     """Open with libsndfile now (so format errors raise here), then stream."""
     import soundfile as sf
 
-    f = sf.SoundFile(path)
+    source = _BoundedFile(path)
+    try:
+        f = sf.SoundFile(source)
+    except BaseException:
+        source.close()
+        raise
 
     def blocks() -> Iterator[np.ndarray]:
         while True:
+            source.refill()
             try:
                 block = f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
             except Exception:  # damaged part-way: keep what was decoded
@@ -367,7 +465,7 @@ def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
                 return
 
     def chunks() -> Iterator[np.ndarray]:
-        with f:
+        with f, source:
             yield from _resampled(blocks(), f.samplerate, sr)
 
     return chunks()

@@ -12,7 +12,6 @@ against librosa itself.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 
 def fft_frequencies(sr: float, n_fft: int) -> np.ndarray:
@@ -77,6 +76,8 @@ def chroma_filters(sr: float, n_fft: int, n_chroma: int = 12) -> np.ndarray:
 
 def mfcc(log_mel: np.ndarray, n_mfcc: int) -> np.ndarray:
     """``librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)``: orthonormal DCT-II over bands."""
+    import scipy.fft
+
     return scipy.fft.dct(log_mel, type=2, norm="ortho", axis=-2)[..., :n_mfcc, :]
 
 
@@ -124,6 +125,8 @@ def onset_detect(onset: np.ndarray, sr: float, hop: int) -> np.ndarray:
 
 def autocorrelate(y: np.ndarray, axis: int = 0) -> np.ndarray:
     """``librosa.autocorrelate(y, axis=axis)`` for real input."""
+    import scipy.fft
+
     n = y.shape[axis]
     size = scipy.fft.next_fast_len(2 * n - 1, real=True)
     spectrum = scipy.fft.rfft(y, n=size, axis=axis)

@@ -22,10 +22,11 @@ import numpy as np
 
 from engine import atlas
 from engine import scan as scanning
-from engine.analysis import analyze_paths
+from engine.analysis import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
+from engine.errors import describe
 from engine.evaluation import label_of, precision_at_k
 from engine.explain import closeness_many, differences_many, family_closeness, reason
-from engine.features import FEATURE_VERSION, analyze_file
+from engine.features import FEATURE_VERSION, analyze_track
 from engine.index import ClusterIndex
 from engine.model import DEFAULT_WEIGHTS, ModelError, SimilarityModel, load_model, read_card
 from engine.paths import models_dir, state_dir
@@ -45,8 +46,14 @@ RADIO_POOL = 60
 #: The store settings that hold the radio rules and the family weights (JSON).
 RULES_KEY = "radio_rules"
 WEIGHTS_KEY = "family_weights"
+#: The store setting that holds the seconds a file may take to analyse.
+TIME_LIMIT_KEY = "analysis_time_limit"
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
+#: A file is damaged or incomplete when less than this share of its length decodes …
+DAMAGED_SHARE = 0.75
+#: … and at least this many seconds are missing.
+DAMAGED_SECONDS = 2.0
 
 
 class LibraryError(Exception):
@@ -57,11 +64,31 @@ class LibraryError(Exception):
 class AnalyzeReport:
     analysed: int = 0
     failed: int = 0
+    damaged: int = 0
     cancelled: bool = False
 
     def summary(self) -> str:
         text = f"{self.analysed} analysed, {self.failed} failed"
+        if self.damaged:
+            text += f", {self.damaged} damaged or incomplete"
         return text + (" (cancelled)" if self.cancelled else "")
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour; tenths below ten seconds): ``0:00.3``, ``4:05``."""
+    if seconds < 10:
+        return f"0:{seconds:04.1f}"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def damage_note(decoded: float, claimed: float | None) -> str:
+    """What to tell the user when ``decoded`` seconds of a file said to last ``claimed``
+    seconds decode; ``""`` when that is (about) all of it."""
+    if not claimed or decoded >= DAMAGED_SHARE * claimed or claimed - decoded < DAMAGED_SECONDS:
+        return ""
+    return f"damaged or incomplete: only {clock(decoded)} of {clock(claimed)} decodes"
 
 
 def recover_damaged_store(home: str | os.PathLike[str] | None = None) -> Path:
@@ -149,11 +176,17 @@ class Library:
         *,
         store_uri: str | None = None,
     ) -> None:
-        self.home: Path = state_dir(home)
-        self.models_path: Path = models_dir(self.home)
-        #: Where analysis workers' decoder warnings go.
-        self.log_path: Path = self.home / "logs" / "analysis.log"
-        self.log_path.parent.mkdir(exist_ok=True)
+        try:
+            self.home: Path = state_dir(home)
+            self.models_path: Path = models_dir(self.home)
+            #: Where analysis workers' decoder warnings go.
+            self.log_path: Path = self.home / "logs" / "analysis.log"
+            self.log_path.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            where = home or os.environ.get("ENCORE_HOME") or "the user data folder"
+            raise LibraryError(
+                f"cannot use {where} as Encore's state folder: {describe(exc)}"
+            ) from exc
         self.store: Store = store or open_store(
             self.home, feature_version=FEATURE_VERSION, uri=store_uri
         )
@@ -185,38 +218,61 @@ class Library:
         workers: int | None = None,
         track_ids: Sequence[int] | None = None,
         whole: bool = False,
+        retry_failed: bool = False,
+        time_limit: float | None = None,
     ) -> Generator[Progress, None, AnalyzeReport]:
         """Extract features for every track that needs it (or just ``track_ids``).
 
-        ``whole`` analyses every sample instead of excerpts of long tracks.
+        Tracks whose analysis crashed or timed out are tried again; ``retry_failed``
+        tries every failed track again. ``whole`` analyses every sample instead of
+        excerpts of long tracks. ``time_limit``: seconds per file (default: the
+        library's setting, :meth:`time_limit`).
         """
-        todo = self.store.pending_analysis(FEATURE_VERSION)
+        todo = self.store.pending_analysis(
+            FEATURE_VERSION, retry=(lambda _: True) if retry_failed else is_retried
+        )
         if track_ids is not None:
             wanted = set(track_ids)
             todo = [item for item in todo if item[0] in wanted]
+        claimed = {
+            t.id: t.duration for t in self.store.tracks_by_ids([i for i, _ in todo]).values()
+        }
         report = AnalyzeReport()
         vectors: list[tuple[int, np.ndarray]] = []
         errors: list[tuple[int, str]] = []
+        decoded: list[tuple[int, float, str]] = []
 
         def flush() -> None:
             if vectors:
                 self.store.put_features(vectors, FEATURE_VERSION)
+            if decoded:
+                self.store.put_decoded(decoded)
             if errors:
                 self.store.put_analysis_errors(errors)
             vectors.clear()
             errors.clear()
+            decoded.clear()
             self._index = None
 
         yield Progress(0, len(todo), "", "Analysing")
         try:
-            analyzer = partial(analyze_file, whole=True) if whole else analyze_file
+            analyzer = partial(analyze_track, whole=whole)
             outcomes = analyze_paths(
-                todo, analyzer, workers=workers, cancel=cancel, log_path=str(self.log_path)
+                todo,
+                analyzer,
+                workers=workers,
+                cancel=cancel,
+                log_path=str(self.log_path),
+                time_limit=time_limit or self.time_limit(),
             )
             for done, outcome in enumerate(outcomes, 1):
                 if outcome.vector is not None:
                     vectors.append((outcome.track_id, outcome.vector))
                     report.analysed += 1
+                    if outcome.seconds is not None:  # decoded whole: what really plays
+                        note = damage_note(outcome.seconds, claimed.get(outcome.track_id))
+                        decoded.append((outcome.track_id, outcome.seconds, note))
+                        report.damaged += bool(note)
                 else:
                     errors.append((outcome.track_id, outcome.error))
                     report.failed += 1
@@ -479,6 +535,21 @@ class Library:
         self.store.set_meta(
             WEIGHTS_KEY, json.dumps(DEFAULT_WEIGHTS if weights is None else weights)
         )
+
+    def time_limit(self) -> float:
+        """Seconds a file may take to analyse before it is given up (a setting)."""
+        text = self.store.get_meta(TIME_LIMIT_KEY)
+        try:
+            value = float(text) if text is not None else DEFAULT_TIME_LIMIT
+        except ValueError:
+            return DEFAULT_TIME_LIMIT
+        return value if value > 0 else DEFAULT_TIME_LIMIT
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        """Change the time limit per file (None: the default of a minute)."""
+        if seconds is not None and not seconds > 0:
+            raise LibraryError("the time limit must be a positive number of seconds")
+        self.store.set_meta(TIME_LIMIT_KEY, str(DEFAULT_TIME_LIMIT if seconds is None else seconds))
 
     def radio_rules(self) -> RadioRules:
         return RadioRules.from_json(self.store.get_meta(RULES_KEY))

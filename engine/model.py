@@ -2,13 +2,16 @@
 
 ``SimilarityModel`` follows scikit-learn's conventions: ``fit`` returns self,
 learned attributes end in ``_``, and using an unfitted model raises.
-Models are saved with joblib next to a JSON card; the card records what the
-model was trained on and the SHA-256 of the model file, and loading refuses a
-model whose card is missing, foreign, stale or does not match the file.
+A saved model is data only, never code: its arrays in a NumPy ``.npz`` file read
+with ``allow_pickle=False``, and a JSON card with its settings, what it was trained
+on and the SHA-256 of the arrays file. Nothing in the state folder is unpickled (a
+shared or synced folder may be writable by others). Loading refuses a model whose
+card is missing, foreign, stale, mistyped or does not match the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -16,23 +19,42 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine.errors import cause
 from engine.features import FAMILIES, FEATURE_VERSION, N_FEATURES
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.npz"
 CARD_FILE = "model.json"
 #: A new model waits under this name until its card is in place (see ``save``).
-NEXT_FILE = "model.next.joblib"
+NEXT_FILE = "model.next.npz"
+#: Held while a model is written, so two processes training at once take turns.
+LOCK_FILE = ".lock"
+#: What earlier versions saved (pickles): never loaded, removed by the next save.
+LEGACY_FILES = ("model.joblib", "model.next.joblib")
 #: KMeans is fitted on at most this many (randomly chosen) tracks.
 KMEANS_SAMPLE = 20_000
 #: Bump when the saved model's layout changes.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+#: The arrays a trained model is made of.
+_ARRAYS = ("mean_", "scale_", "weights_", "centroids_")
+#: The card's fields and their types: a card with any other type is not trusted.
+CARD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": int,
+    "app": str,
+    "feature_version": int,
+    "n_features": int,
+    "library_size": int,
+    "k": int,
+    "weights": dict,
+    "trained_at": str,
+    "sha256": str,
+}
 
 
 class ModelError(Exception):
@@ -114,7 +136,7 @@ class SimilarityModel:
     def fit(self, X: np.ndarray) -> SimilarityModel:
         """Learn the standardisation and the clusters from ``X`` (n_tracks, N_FEATURES).
 
-        Only numpy arrays are kept, so using (and unpickling) a trained model never
+        Only numpy arrays are kept, so using (and loading) a trained model never
         imports scikit-learn: the player's process stays light and responsive.
         """
         from sklearn.cluster import KMeans
@@ -174,7 +196,7 @@ class SimilarityModel:
             "weights": self.weights,
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "python": platform.python_version(),
-            "packages": {p: _version(p) for p in ("numpy", "scikit-learn", "joblib", "librosa")},
+            "packages": {p: _version(p) for p in ("numpy", "scikit-learn")},
             "sha256": checksum,
         }
 
@@ -185,42 +207,69 @@ class SimilarityModel:
         until the new card is in place, the new one from then on. The card is the
         commit: the new model is written first as :data:`NEXT_FILE`, the card
         (naming its checksum) replaces the old card, then the model takes its usual
-        name. :func:`load_model` takes whichever file matches the card.
+        name. :func:`load_model` takes whichever file matches the card. Another
+        process saving at the same time waits for this one (a lock file).
         """
-        import joblib
-
+        self._check()
         folder.mkdir(parents=True, exist_ok=True)
-        _settle(folder)
-        model_tmp = _temp_path(folder, MODEL_FILE)
-        card_tmp: Path | None = None
-        try:
-            with open(model_tmp, "wb") as fh:
-                joblib.dump(self, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            checksum = sha256_file(model_tmp)
-            card = self.card(checksum)
-            card_tmp = _temp_path(folder, CARD_FILE)
-            with open(card_tmp, "w", encoding="utf-8") as fh:
-                json.dump(card, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(model_tmp, folder / NEXT_FILE)  # no card trusts it yet
+        with _locked(folder):
+            _settle(folder)
+            model_tmp: Path | None = None
+            card_tmp: Path | None = None
+            try:
+                model_tmp = _temp_path(folder, MODEL_FILE)
+                with open(model_tmp, "wb") as fh:
+                    np.savez(fh, **{name: getattr(self, name) for name in _ARRAYS})
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                card = self.card(sha256_file(model_tmp))
+                card_tmp = _temp_path(folder, CARD_FILE)
+                with open(card_tmp, "w", encoding="utf-8") as fh:
+                    json.dump(card, fh, indent=2)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(model_tmp, folder / NEXT_FILE)  # no card trusts it yet
+                _fsync_dir(folder)
+                os.replace(card_tmp, folder / CARD_FILE)  # the commit
+                _fsync_dir(folder)
+            except BaseException as exc:
+                for tmp in (model_tmp, card_tmp):
+                    if tmp is not None:
+                        tmp.unlink(missing_ok=True)
+                if isinstance(exc, OSError):  # a full disk, no permission: one line
+                    raise ModelError(
+                        f"{cause(exc)}: cannot save the model in {folder}; the previous "
+                        "model is kept"
+                    ) from exc
+                raise
+            os.replace(folder / NEXT_FILE, folder / MODEL_FILE)
             _fsync_dir(folder)
-            os.replace(card_tmp, folder / CARD_FILE)  # the commit
-            _fsync_dir(folder)
-        except BaseException:
-            model_tmp.unlink(missing_ok=True)
-            if card_tmp is not None:
-                card_tmp.unlink(missing_ok=True)
-            raise
-        os.replace(folder / NEXT_FILE, folder / MODEL_FILE)
-        _fsync_dir(folder)
+            for legacy in LEGACY_FILES:
+                (folder / legacy).unlink(missing_ok=True)
         return card
 
 
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock file (POSIX; elsewhere saves are not serialised)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _settle(folder: Path) -> None:
-    """Tidy what a killed save left: finish one that got past its commit, drop the rest."""
+    """Tidy what a killed save left: finish one that got past its commit, drop the rest.
+
+    Called with the lock held, so no other save is half-way.
+    """
     for stale in folder.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
     pending = folder / NEXT_FILE
@@ -235,23 +284,28 @@ def _settle(folder: Path) -> None:
 
 
 def read_card(folder: Path) -> dict[str, Any] | None:
-    """The saved model's card, or ``None`` when there is none or it is unreadable."""
+    """The saved model's card, or ``None`` when there is none, it is unreadable, or a
+    field has the wrong type (so callers may rely on the types in :data:`CARD_TYPES`)."""
     try:
         card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return card if isinstance(card, dict) else None
+    if not isinstance(card, dict):
+        return None
+    for key, kind in CARD_TYPES.items():
+        value = card.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return None
+    return card
 
 
 def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
     """Load the model saved in ``folder`` after checking its card.
 
-    Model files are pickles, and unpickling runs code, so only bytes whose SHA-256
-    matches the card written at save time are unpickled: the very bytes that were
-    hashed, read once, so the file cannot change in between.
+    Only arrays are read (``allow_pickle=False``: nothing in the file can run code),
+    from bytes whose SHA-256 matches the card written at save time: the very bytes
+    that were hashed, read once, so the file cannot change in between.
     """
-    import joblib
-
     candidates = (folder / NEXT_FILE, folder / MODEL_FILE)  # see SimilarityModel.save
     if not any(path.exists() for path in candidates):
         raise ModelError("no trained model yet: run `encore train`")
@@ -270,12 +324,18 @@ def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
     if data is None:
         raise ModelError("the model file does not match its card; retrain with `encore train`")
     try:
-        model = joblib.load(io.BytesIO(data))
-    except Exception as exc:  # a damaged pickle can raise almost anything
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            values = {name: np.asarray(arrays[name], dtype=np.float32) for name in _ARRAYS}
+    except Exception as exc:  # a damaged archive can raise almost anything
         raise ModelError(f"the model file is damaged ({exc}); retrain with `encore train`") from exc
-    if not isinstance(model, SimilarityModel):
-        raise ModelError("the model file is not an Encore model; retrain with `encore train`")
-    model._check()
+    k, n = card["k"], card["n_features"]
+    shapes = {"mean_": (n,), "scale_": (n,), "weights_": (n,), "centroids_": (k, n)}
+    if n != N_FEATURES or any(values[a].shape != shapes[a] for a in _ARRAYS):
+        raise ModelError("the model file does not fit its card; retrain with `encore train`")
+    model = SimilarityModel(k, weights={str(f): float(w) for f, w in card["weights"].items()})
+    for name, value in values.items():
+        setattr(model, name, value)
+    model.n_tracks_ = card["library_size"]
     return model, card
 
 

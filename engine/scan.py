@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ class ScanReport:
     unchanged: int = 0
     failed: int = 0
     missing_folders: list[str] = field(default_factory=list)
+    #: Paths given that are neither music files nor folders (a text file, a FIFO, a device).
+    not_music: list[str] = field(default_factory=list)
+    #: One line per problem, naming the path and the cause.
     problems: list[str] = field(default_factory=list)
     cancelled: bool = False
 
@@ -50,7 +54,7 @@ def walk_audio(root: str, problems: list[str]) -> Iterator[tuple[str, int, float
         try:
             st = os.stat(folder)
         except OSError as exc:
-            problems.append(f"{folder}: {exc.strerror or exc}")
+            problems.append(f"cannot read folder {folder}: {exc.strerror or exc}")
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
@@ -59,7 +63,7 @@ def walk_audio(root: str, problems: list[str]) -> Iterator[tuple[str, int, float
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:  # removed mid-scan, or not listable
-            problems.append(f"{folder}: {exc.strerror or exc}")
+            problems.append(f"cannot read folder {folder}: {exc.strerror or exc}")
             continue
         subfolders = []
         for entry in entries:
@@ -89,15 +93,21 @@ def scan(
     known = store.file_states()
     found: dict[str, tuple[int, float, str]] = {}
     for root in roots:
-        if os.path.isfile(root):  # a single file (e.g. dropped on the window)
+        try:
+            st = os.stat(root)
+        except OSError:
+            report.missing_folders.append(root)
+            continue
+        if stat.S_ISREG(st.st_mode):  # a single file (e.g. dropped on the window)
             if is_audio_name(root):
-                st = os.stat(root)
                 found.setdefault(root, (st.st_size, st.st_mtime, os.path.dirname(root)))
             else:
+                report.not_music.append(root)
                 report.problems.append(f"{root}: not a music file")
             continue
-        if not os.path.isdir(root):
-            report.missing_folders.append(root)
+        if not stat.S_ISDIR(st.st_mode):  # a FIFO or a device: reading it could block
+            report.not_music.append(root)
+            report.problems.append(f"{root}: not a regular file or folder")
             continue
         for path, size, mtime in walk_audio(root, report.problems):
             found.setdefault(path, (size, mtime, root))

@@ -42,6 +42,8 @@ class Track(TrackInfo):
     id: int = 0
     analysed: bool = False
     error: str = ""
+    #: What is wrong with a file that could still be analysed ("damaged or incomplete: …").
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tracks --json`` shape."""
@@ -99,4 +101,5 @@ def track_from_row(row: dict[str, Any]) -> Track:
     known = {k: row[k] for k in Track.__dataclass_fields__ if k in row}
     known["analysed"] = bool(known.get("analysed", False))
     known["error"] = known.get("error") or ""
+    known["note"] = known.get("note") or ""
     return Track(**known)

@@ -131,7 +131,7 @@ def analyse_row(path: str, size: int, mtime: float, root: str) -> dict[str, Any]
         row.update(stage="scan", error=f"cannot read tags: {type(exc).__name__}: {exc}")
         return row
     row.update({name: getattr(info, name) for name in TRACK_FIELDS})
-    vector, error = safe_call(analyze_file, path)
+    vector, _, error = safe_call(analyze_file, path)
     if vector is None:
         row.update(stage="analyze", error=error)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -113,18 +113,28 @@ class Store(ABC):
 
     @abstractmethod
     def failures(self) -> list[Failure]:
-        """Scan failures and analysis errors, with readable reasons."""
+        """Scan failures, analysis errors and damage notes, with readable reasons."""
 
     # -- features ----------------------------------------------------------------
     @abstractmethod
-    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
-        """``(id, path)`` of tracks without features of ``version`` and without an error."""
+    def pending_analysis(
+        self, version: int, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, path)`` of tracks without features of ``version`` and without an error,
+        or whose error ``retry`` accepts (a crash or time-out is worth another try)."""
 
     @abstractmethod
-    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None: ...
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
+        """Store vectors of ``version``; their tracks' earlier analysis errors are cleared."""
 
     @abstractmethod
     def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None: ...
+
+    @abstractmethod
+    def put_decoded(self, rows: Sequence[tuple[int, float, str]]) -> None:
+        """``(id, seconds, note)``: the length that decodes, and what is wrong with the
+        file if it decodes to less than it claims (``""``: nothing). Listed by
+        :meth:`failures` with stage ``damaged``; a changed file loses its note."""
 
     @abstractmethod
     def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:

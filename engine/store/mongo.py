@@ -168,6 +168,7 @@ class MongoStore(Store):
             id=int(doc["_id"]),
             path=_py_path(doc["path"]),
             error=doc.get("error") or "",
+            note=doc.get("note") or "",
             analysed=versions.get(int(doc["_id"])) == self._feature_version,
         )
         for key in ("title", "artist", "album", "albumartist", "genre"):
@@ -258,6 +259,7 @@ class MongoStore(Store):
             if info.path in old:
                 if old[info.path]["_id"] in changed:
                     values["error"] = ""
+                    values["note"] = ""
                 ops.append(UpdateOne({"path": path}, {"$set": values}))
             else:
                 new = {"_id": next(fresh), "error": "", "added_at": now}
@@ -311,14 +313,25 @@ class MongoStore(Store):
             Failure(_py_path(d["path"]), "analyze", d["error"], d["size"], d["mtime"])
             for d in errors
         ]
-        return out + sorted(analysis, key=lambda f: f.path)
+        notes = self._db.tracks.find({"note": {"$nin": ["", None]}})
+        damaged = [
+            Failure(_py_path(d["path"]), "damaged", d["note"], d["size"], d["mtime"]) for d in notes
+        ]
+        return out + sorted(analysis, key=lambda f: f.path) + sorted(damaged, key=lambda f: f.path)
 
     # -- features ----------------------------------------------------------------------
     @_translated
-    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
+    def pending_analysis(
+        self, version: int, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
         done = {d["_id"] for d in self._db.features.find({"version": version}, {"_id": 1})}
-        docs = self._db.tracks.find({"error": ""}, {"path": 1}).sort("_id", 1)
-        return [(int(d["_id"]), _py_path(d["path"])) for d in docs if d["_id"] not in done]
+        docs = self._db.tracks.find({}, {"path": 1, "error": 1}).sort("_id", 1)
+        return [
+            (int(d["_id"]), _py_path(d["path"]))
+            for d in docs
+            if d["_id"] not in done
+            and (not d.get("error") or (retry is not None and retry(d["error"])))
+        ]
 
     @_translated
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
@@ -344,6 +357,11 @@ class MongoStore(Store):
         ]
         if ops:
             self._db.features.bulk_write(ops, ordered=False)
+            # analysed at last (a retry after a crash): no longer a failure
+            self._db.tracks.update_many(
+                {"_id": {"$in": [int(i) for i, _ in rows]}, "error": {"$nin": ["", None]}},
+                {"$set": {"error": ""}},
+            )
 
     @_translated
     def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None:
@@ -354,6 +372,17 @@ class MongoStore(Store):
         self._db.features.delete_many({"_id": {"$in": [int(i) for i, _ in rows]}})
         ops = [UpdateOne({"_id": int(i)}, {"$set": {"error": e}}) for i, e in rows]
         self._db.tracks.bulk_write(ops, ordered=False)
+
+    @_translated
+    def put_decoded(self, rows: Sequence[tuple[int, float, str]]) -> None:
+        from pymongo import UpdateOne
+
+        ops = [
+            UpdateOne({"_id": int(i)}, {"$set": {"duration": float(d), "note": note}})
+            for i, d, note in rows
+        ]
+        if ops:
+            self._db.tracks.bulk_write(ops, ordered=False)
 
     @_translated
     def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:

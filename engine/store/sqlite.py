@@ -8,6 +8,7 @@ migrations.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +26,15 @@ from engine.tracks import Failure, Track, TrackInfo, track_from_row
 SQLITE_FILE = "library.sqlite3"
 #: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
 _DAMAGE_CODES = frozenset({11, 26})
+#: SQLite's primary result codes for faults of the machine, not the file, in words.
+_FAULTS = {
+    5: "the library is busy in another Encore process; try again in a moment",  # BUSY
+    6: "the library is busy in another Encore process; try again in a moment",  # LOCKED
+    8: "the library database is read-only",  # READONLY
+    10: "input/output error on the library database",  # IOERR
+    13: "the disk is full",  # FULL
+    14: "the library database cannot be opened",  # CANTOPEN
+}
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Each entry migrates the schema from version i to i + 1.
@@ -85,11 +95,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (name, track_id)
     );
     """,
+    # what analysis found wrong with a track it could still analyse (damaged, incomplete)
+    "ALTER TABLE tracks ADD COLUMN note TEXT NOT NULL DEFAULT ''",
 )
 
 _TRACK_COLUMNS = (
     "id, path, size, mtime, title, artist, album, albumartist, genre, tracknumber, year, "
-    "duration, error, (SELECT version FROM features f WHERE f.track_id = t.id) AS fversion"
+    "duration, error, note, (SELECT version FROM features f WHERE f.track_id = t.id) AS fversion"
 )
 
 
@@ -117,21 +129,41 @@ def is_damage(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in _DAMAGE_CODES
 
 
+def fault(exc: sqlite3.Error, path: Path) -> StoreError:
+    """The user-facing error for an SQLite error: damage, a full disk, a lock…"""
+    if is_damage(exc):
+        return DamagedStoreError(str(path), str(exc))
+    code = getattr(exc, "sqlite_errorcode", None)
+    cause = _FAULTS.get(code & 0xFF) if code is not None else None
+    if cause is not None and code is not None and code & 0xFF in (10, 14) and _disk_full(path):
+        cause = _FAULTS[13]  # SQLite could not even create its side files: no space left
+    if cause is not None:
+        return StoreError(f"{cause}: {path} ({exc}); nothing written before was lost")
+    return StoreError(f"the library database {path} is unusable: {exc}")
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except (OSError, AttributeError):  # gone, or not POSIX
+        return False
+
+
 def _damage_reported(method: F) -> F:
-    """Turn SQLite's "malformed" errors into a :class:`DamagedStoreError`.
+    """Turn SQLite's errors into one-line :class:`StoreError` s (a damaged file into a
+    :class:`DamagedStoreError`).
 
     A file damaged past its first page opens normally; the damage shows when a query
-    reaches it, and must reach the user as advice, not as a traceback.
+    reaches it, and must reach the user as advice, not as a traceback. A full disk or
+    a lock held too long by another process must read as what it is.
     """
 
     @functools.wraps(method)
     def guarded(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            if is_damage(exc):
-                raise DamagedStoreError(str(self.path), str(exc)) from exc
-            raise
+        except sqlite3.Error as exc:
+            raise fault(exc, self.path) from exc
 
     return guarded  # type: ignore[return-value]
 
@@ -147,11 +179,9 @@ class SQLiteStore(Store):
         self._lock = threading.Lock()
         try:
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self.close()
-            if is_damage(exc):
-                raise DamagedStoreError(str(self.path), str(exc)) from exc
-            raise StoreError(f"the library database {self.path} is unusable: {exc}") from exc
+            raise fault(exc, self.path) from exc
 
     # -- plumbing ---------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
@@ -180,15 +210,16 @@ class SQLiteStore(Store):
             con.execute("COMMIT")
 
     def _migrate(self) -> None:
-        con = self._con()
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"the library database {self.path} was written by a newer Encore "
-                f"(schema {version}, this version knows {len(MIGRATIONS)})"
-            )
-        for number in range(version, len(MIGRATIONS)):
-            with self._tx() as tx:
+        # The version is read inside the write transaction: another process opening the
+        # same new library at the same moment waits, then finds the schema done.
+        with self._tx() as tx:
+            version = tx.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the library database {self.path} was written by a newer Encore "
+                    f"(schema {version}, this version knows {len(MIGRATIONS)})"
+                )
+            for number in range(version, len(MIGRATIONS)):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         tx.execute(statement)
@@ -305,7 +336,7 @@ class SQLiteStore(Store):
                 tx.execute(
                     "UPDATE tracks SET size=?, mtime=?, title=?, artist=?, album=?, albumartist=?,"
                     " genre=?, tracknumber=?, year=?, duration=?"
-                    + (", error=''" if changed else "")
+                    + (", error='', note=''" if changed else "")
                     + " WHERE id=?",
                     (*values, old["id"]),
                 )
@@ -351,17 +382,27 @@ class SQLiteStore(Store):
                 "SELECT path, size, mtime, error FROM tracks WHERE error != '' ORDER BY path"
             )
         ]
+        out += [
+            Failure(_py_path(r[0]), "damaged", r[3], r[1], r[2])
+            for r in con.execute(
+                "SELECT path, size, mtime, note FROM tracks WHERE note != '' ORDER BY path"
+            )
+        ]
         return out
 
     # -- features ----------------------------------------------------------------
-    def pending_analysis(self, version: int) -> list[tuple[int, str]]:
+    def pending_analysis(
+        self, version: int, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
         rows = self._con().execute(
-            "SELECT t.id, t.path FROM tracks t LEFT JOIN features f"
+            "SELECT t.id, t.path, t.error FROM tracks t LEFT JOIN features f"
             " ON f.track_id = t.id AND f.version = ?"
-            " WHERE f.track_id IS NULL AND t.error = '' ORDER BY t.id",
+            " WHERE f.track_id IS NULL ORDER BY t.id",
             (version,),
         )
-        return [(r[0], _py_path(r[1])) for r in rows]
+        return [
+            (r[0], _py_path(r[1])) for r in rows if not r[2] or (retry is not None and retry(r[2]))
+        ]
 
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
         now = time.time()
@@ -374,6 +415,11 @@ class SQLiteStore(Store):
                     for i, v in rows
                 ],
             )
+            # analysed at last (a retry after a crash): no longer a failure
+            tx.executemany(
+                "UPDATE tracks SET error = '' WHERE id = ? AND error != ''",
+                [(int(i),) for i, _ in rows],
+            )
 
     def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None:
         with self._tx() as tx:
@@ -381,6 +427,13 @@ class SQLiteStore(Store):
                 "UPDATE tracks SET error = ? WHERE id = ?", [(e, int(i)) for i, e in rows]
             )
             tx.executemany("DELETE FROM features WHERE track_id = ?", [(int(i),) for i, _ in rows])
+
+    def put_decoded(self, rows: Sequence[tuple[int, float, str]]) -> None:
+        with self._tx() as tx:
+            tx.executemany(
+                "UPDATE tracks SET duration = ?, note = ? WHERE id = ?",
+                [(float(d), note, int(i)) for i, d, note in rows],
+            )
 
     def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
         sql = "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id"

@@ -1,4 +1,6 @@
-from engine.analysis import CRASH_REASON, analyze_paths
+import time
+
+from engine.analysis import CRASH_REASON, KILLED_REASON, analyze_paths, is_retried
 from engine.progress import CancelToken
 from tests.engine.workers import crash_or_vector
 
@@ -27,3 +29,28 @@ def test_cancel_stops_early():
         seen.append(outcome)
         token.cancel()
     assert 1 <= len(seen) < 10
+
+
+def test_a_crash_is_retried_at_once_in_a_fresh_process(tmp_path):
+    flaky = tmp_path / "flaky.ogg"
+    items = [(1, str(flaky)), (2, "/x/killed.mp3"), (3, "/x/a.mp3")]
+    outcomes = {o.track_id: o for o in analyze_paths(items, crash_or_vector, workers=2)}
+    assert outcomes[1].error == "" and outcomes[1].vector is not None  # crashed once only
+    assert outcomes[2].vector is None and outcomes[2].error == KILLED_REASON
+    assert outcomes[3].vector is not None
+    assert is_retried(outcomes[2].error) and is_retried(CRASH_REASON)
+    assert not is_retried("not decodable audio: not a recognised audio format, or damaged")
+
+
+def test_a_file_over_its_time_limit_is_killed_and_the_batch_finishes():
+    items = [(1, "/x/hang.mp3"), *((i, f"/x/song{i}.mp3") for i in range(2, 8))]
+    started = time.monotonic()
+    outcomes = {
+        o.track_id: o for o in analyze_paths(items, crash_or_vector, workers=2, time_limit=1.5)
+    }
+    elapsed = time.monotonic() - started
+    assert sorted(outcomes) == list(range(1, 8))
+    assert outcomes[1].vector is None and outcomes[1].error.startswith("took too long to analyse")
+    assert is_retried(outcomes[1].error)
+    assert all(outcomes[i].vector is not None for i in range(2, 8))
+    assert elapsed < 30  # two tries of 1.5 s, not an hour

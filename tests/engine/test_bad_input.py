@@ -51,7 +51,11 @@ class Expect:
 EXPECTED: dict[str, Expect] = {
     "zero-byte file": Expect(UNREADABLE, "listed as unreadable: empty file (0 bytes)", r"^empty"),
     "truncated mp3/flac/ogg (cut to a third)": Expect(
-        ANALYSED, "analysed from the part that is there", seconds=(5, 20.5)
+        ANALYSED,
+        "analysed from the part that is there, listed with the length that decodes; "
+        "listed as damaged when its header promised more (FLAC)",
+        r"^damaged or incomplete: only 0:0\d\.\d of 0:2\d decodes$",
+        seconds=(5, 8),
     ),
     "truncated to the header (flac)": Expect(
         NOT_ANALYSABLE,
@@ -274,7 +278,12 @@ def test_every_kind_ends_as_its_table_says(scanned: Scanned) -> None:
                     path,
                     track.duration,
                 )
-                assert path not in failures
+                if path in failures:  # analysed, but less audio than the header claims
+                    stage, reason = failures[path]
+                    assert stage == "damaged" and expect.reason, (kind, path, reason)
+                    assert re.search(expect.reason, reason), (kind, path, reason)
+                elif kind.startswith("truncated"):
+                    assert not path.endswith(".flac"), "FLAC headers give the length: damaged"
             elif expect.outcome == UNREADABLE:
                 assert path not in tracks, (kind, path)
                 stage, reason = failures[path]
@@ -305,7 +314,9 @@ def test_names_loops_and_vanished_folders(scanned: Scanned) -> None:
     assert emoji is not None and emoji.title == "Ünïcødé 🎵  song"
     # a folder removed before it was listed is a problem of the scan, not a failed file
     assert len(scanned.scan.problems) == 1
-    assert scanned.scan.problems[0] == f"{scanned.walked_away}: No such file or directory"
+    assert scanned.scan.problems[0] == (
+        f"cannot read folder {scanned.walked_away}: No such file or directory"
+    )
     assert not any(p.startswith(str(scanned.walked_away)) for p in paths)
     assert not any(f.path.startswith(str(scanned.walked_away)) for f in library.failures())
 
@@ -357,7 +368,9 @@ def test_counts_add_up(scanned: Scanned) -> None:
     assert counts["analysed"] == analysis.analysed and counts["pending"] == 0
     assert counts["unreadable"] == scan.failed
     assert counts["analysis_failed"] == analysis.failed
-    assert counts["failed"] == len(library.failures()) == scan.failed + analysis.failed
+    failed = [f for f in library.failures() if f.stage != "damaged"]
+    assert counts["failed"] == len(failed) == scan.failed + analysis.failed
+    assert analysis.damaged == len(library.failures()) - len(failed) >= 1  # truncated FLAC
 
 
 @pytest.mark.slow
@@ -460,19 +473,18 @@ def test_an_unreadable_file_is_listed_and_the_rest_is_read(tmp_path: Path) -> No
 
 MEMORY_PROBE = """
 import sys
-from collections.abc import Iterable, Iterator
 import numpy as np
 import engine.decode
 from engine.features import analyze_file
 
-real, excerpts = engine.decode.iter_excerpts, []
+real, excerpts = engine.decode.read_excerpts, []
 
-def counted(*args: object, **kwargs: object) -> Iterator[Iterable[np.ndarray]]:
-    for part in real(*args, **kwargs):
-        excerpts.append(part)
-        yield part
+def counted(*args: object, **kwargs: object) -> list[np.ndarray] | None:
+    found = real(*args, **kwargs)
+    excerpts.extend(found or [])
+    return found
 
-engine.decode.iter_excerpts = counted
+engine.decode.read_excerpts = counted
 vector = analyze_file(sys.argv[1])  # the default: excerpts, as a scan analyses
 print(len(excerpts), bool(np.isfinite(vector).all()))
 # VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec

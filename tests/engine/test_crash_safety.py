@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from engine.features import FEATURE_VERSION, N_FEATURES
 from engine.library import Library, LibraryError, damaged_store_folders, recover_damaged_store, run
 from engine.model import (
     CARD_FILE,
+    LOCK_FILE,
     MODEL_FILE,
     NEXT_FILE,
     ModelError,
@@ -173,7 +175,7 @@ SAVE_CHILD = """
 import io, os, sys, time
 from collections.abc import Callable
 from typing import BinaryIO
-import joblib
+import numpy as np
 from pathlib import Path
 import engine.model
 from tests.engine.test_crash_safety import synthetic_model
@@ -193,16 +195,16 @@ def pausing(name: str, real: Callable[..., object]) -> Callable[..., object]:
         return real(*args)
     return call
 
-def half_dump(value: object, fh: BinaryIO) -> None:  # killed while half written
+def half_dump(fh: BinaryIO, **arrays: object) -> None:  # killed while half written
     buffer = io.BytesIO()
-    real_dump(value, buffer)
+    real_dump(buffer, **arrays)
     fh.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
     fh.flush()
     stop()
 
-real_dump = joblib.dump
+real_dump = np.savez
 if where == "dump":
-    joblib.dump = half_dump
+    np.savez = half_dump
 os.fsync = pausing("fsync", os.fsync)
 os.replace = pausing("replace", os.replace)
 synthetic_model(2).save(folder)
@@ -255,7 +257,9 @@ def test_kill_9_at_every_step_of_a_save_leaves_a_model_that_loads(tmp_path: Path
         # the next save tidies up and wins
         models[2].save(folder)
         assert load_model(folder)[1]["library_size"] == 102
-        assert sorted(p.name for p in folder.iterdir()) == [MODEL_FILE, CARD_FILE]
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [LOCK_FILE, MODEL_FILE, CARD_FILE]
+        )
 
 
 def test_a_save_killed_after_its_commit_loads_the_new_model_at_once(tmp_path: Path) -> None:
@@ -407,6 +411,15 @@ def test_a_malicious_model_file_is_never_unpickled(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not match its card"):
         load_model(folder)
     assert not marker.exists()
+    # a planted pickle with its own checksum in the card: the checksum proves only that
+    # the file is intact, not who wrote it; the model format holds arrays, never code
+    for name in (MODEL_FILE, NEXT_FILE):
+        shutil.copy(tmp_path / "probe.joblib", folder / name)
+    card["sha256"] = hashlib.sha256((tmp_path / "probe.joblib").read_bytes()).hexdigest()
+    (folder / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="damaged"):
+        load_model(folder)
+    assert not marker.exists()
 
 
 @pytest.mark.slow
@@ -428,6 +441,10 @@ def test_a_damaged_or_foreign_model_asks_for_retraining(tmp_path: Path) -> None:
     damages = {
         "truncated model": (good_model[: len(good_model) // 2], good_card),
         "malicious model": (None, good_card),
+        "card with mistyped fields": (
+            good_model,
+            json.dumps({**foreign, "app": "encore", "k": "8"}),
+        ),
         "card of another app": (good_model, json.dumps(foreign)),
         "card that is not JSON": (good_model, "{ not json"),
     }

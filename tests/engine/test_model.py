@@ -73,15 +73,30 @@ def test_tampered_foreign_or_stale_models_are_refused(tmp_path):
     SimilarityModel(2).fit(data()).save(tmp_path)
 
     # a pickle swapped in behind the card's back is never unpickled
-    joblib.dump({"evil": True}, tmp_path / "model.joblib")
+    joblib.dump({"evil": True}, tmp_path / "model.npz")
     with pytest.raises(ModelError, match="does not match its card"):
         load_model(tmp_path)
 
-    # a checksum-consistent but foreign object is refused too
+    # a checksum-consistent pickle is refused too: only arrays are ever read
     card = json.loads((tmp_path / "model.json").read_text())
-    card["sha256"] = model_mod.sha256_file(tmp_path / "model.joblib")
+    card["sha256"] = model_mod.sha256_file(tmp_path / "model.npz")
     (tmp_path / "model.json").write_text(json.dumps(card))
-    with pytest.raises(ModelError, match="not an Encore model"):
+    with pytest.raises(ModelError, match="damaged"):
+        load_model(tmp_path)
+
+    # arrays of the wrong shape for the card
+    SimilarityModel(2).fit(data()).save(tmp_path)
+    card = json.loads((tmp_path / "model.json").read_text())
+    card["k"] = 5
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not fit its card"):
+        load_model(tmp_path)
+
+    # a card whose fields have the wrong types is no card
+    card["k"] = "2"
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    assert model_mod.read_card(tmp_path) is None
+    with pytest.raises(ModelError, match="no valid card"):
         load_model(tmp_path)
 
     SimilarityModel(2).fit(data()).save(tmp_path)
@@ -98,15 +113,15 @@ def test_tampered_foreign_or_stale_models_are_refused(tmp_path):
 
 def test_a_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
     SimilarityModel(2).fit(data()).save(tmp_path)
-    before = (tmp_path / "model.joblib").read_bytes()
+    before = (tmp_path / "model.npz").read_bytes()
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(joblib, "dump", boom)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(ModelError, match=r"disk full: cannot save the model in .*; the previous"):
         SimilarityModel(3).fit(data(seed=1)).save(tmp_path)
-    assert (tmp_path / "model.joblib").read_bytes() == before
+    assert (tmp_path / "model.npz").read_bytes() == before
     load_model(tmp_path)
     assert not list(tmp_path.glob(".*.tmp"))
 
