@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from engine import __version__
 
@@ -57,9 +59,30 @@ def main(argv: Sequence[str]) -> int:
     existing = [p for p in paths if os.path.exists(p)]
     if existing:
         window.add_paths(existing, play_first_file=True)
+    wakeup = close_on_signals(window)  # noqa: F841 - the timer must live as long as the loop
     code = app.exec()
     library.close()
     return code
+
+
+def close_on_signals(window: QWidget) -> QTimer:
+    """Close ``window`` on SIGTERM or SIGHUP (logging out, systemd, ``kill``) as if the
+    user closed it: running jobs are cancelled and keep what they finished.
+
+    Python runs signal handlers only between its own bytecodes, never while Qt's event
+    loop waits in C++; the returned timer wakes the interpreter four times a second.
+    """
+
+    def close(_signum: int, _frame: object) -> None:
+        window.close()
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), close)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
 
 
 def open_library(home: str | None, store: str | None) -> tuple[Library, str] | None:

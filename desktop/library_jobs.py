@@ -33,6 +33,13 @@ class Snapshot:
     tracks: list[Track]
     failures: int
     keys: SortKeys  # built on the job's thread, so the GUI thread only swaps arrays
+    #: The store's counts when it was taken: a later job that finds others knows that
+    #: another process (the CLI, a second window) changed the library meanwhile.
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+def store_counts(library: Library) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(library.store.counts(FEATURE_VERSION).items()))
 
 
 def library_job(
@@ -44,19 +51,22 @@ def library_job(
     analyze: bool,
     train: bool,
     retry_failed: bool = False,
+    shown: tuple[tuple[str, int], ...] = (),
 ) -> Generator[Progress | Snapshot, None, str]:
     """Scan, analyse and train as asked; yields progress and table snapshots.
 
     ``retry_failed`` analyses every file that failed before again, not only those
-    whose analysis crashed or timed out.
+    whose analysis crashed or timed out. ``shown`` is the counts of the snapshot the
+    table shows: when the library's differ at the end, a snapshot is sent even if this
+    job changed nothing (another process did).
     """
     summary: list[str] = []
     last = time.monotonic()
 
     def snapshot() -> Snapshot:
+        counts = store_counts(library)
         tracks = library.tracks()
-        failed = library.store.counts(FEATURE_VERSION)["failed"]
-        return Snapshot(tracks, failed, SortKeys.build(tracks))
+        return Snapshot(tracks, dict(counts)["failed"], SortKeys.build(tracks), counts)
 
     def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
         nonlocal last
@@ -99,7 +109,7 @@ def library_job(
                 summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")
         elif analysed < 2:
             summary.append("Model: needs at least 2 analysed tracks")
-    if stale_table:
+    if stale_table or store_counts(library) != shown:
         yield snapshot()
     return "; ".join(summary)
 
@@ -147,7 +157,12 @@ class LibraryJobs(QObject):
         self.status = status
         self.task: Task | None = None
         self._queue: list[tuple[list[str] | None, bool, bool, bool, bool]] = []
+        self._shown: tuple[tuple[str, int], ...] = ()  # the counts the table shows
+        self.snapshot.connect(self._remember)
         status.cancel.clicked.connect(self.cancel)
+
+    def _remember(self, snap: Snapshot) -> None:
+        self._shown = snap.counts
 
     @property
     def busy(self) -> bool:
@@ -210,6 +225,7 @@ class LibraryJobs(QObject):
                 analyze=analyze,
                 train=train,
                 retry_failed=retry,
+                shown=self._shown,
             )
 
         def done(summary: str) -> None:

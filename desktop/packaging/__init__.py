@@ -1,1 +1,0 @@
-"""Support code for the frozen (PyInstaller) build."""
