@@ -7,7 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# numba's compiled functions are cached outside the clone, so only the first run compiles.
+# librosa (the tests' reference for engine/dsp.py; Encore itself runs no JIT code) compiles
+# with numba: its cache lives outside the clone, so only the first test run compiles.
 export NUMBA_CACHE_DIR ?= $(HOME)/.cache/encore/numba
 
 # Qt (offscreen and windowed), QtMultimedia's audio output, and fonts.

@@ -99,29 +99,6 @@ def iter_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> Iterator[np.n
     raise DecodeError("no audio samples could be decoded")
 
 
-def iter_excerpts(
-    path: str | os.PathLike[str],
-    *,
-    sr: int = 22050,
-    count: int = 8,
-    seconds: float = 10.0,
-) -> Iterator[Iterable[np.ndarray]]:
-    """Yield the excerpts of :func:`read_excerpts`, each as an iterable of chunks, or
-    the whole track as one streaming excerpt (:func:`iter_mono`) when it gives none.
-
-    Raises
-    ------
-    DecodeError
-        As :func:`iter_mono`.
-    """
-    excerpts = read_excerpts(path, sr=sr, count=count, seconds=seconds)
-    if excerpts is None:
-        yield iter_mono(path, sr=sr)
-        return
-    for excerpt in excerpts:
-        yield [excerpt]
-
-
 def read_excerpts(
     path: str | os.PathLike[str],
     *,

@@ -67,28 +67,59 @@ def test_wrong_extension_is_decoded_by_content(tmp_path):
 
 @pytest.mark.parametrize("ext", ["flac", "ogg", "mp3"])
 def test_excerpts_of_a_long_track_are_decoded_by_seeking(tmp_path, ext):
-    from engine.decode import iter_excerpts
+    from engine.decode import read_excerpts
 
     sr = 22050
     t = np.arange(sr * 120) / sr
     ramp = (t / t[-1]).astype(np.float32)  # the level tells where an excerpt came from
     path = tmp_path / f"long.{ext}"
     write_audio(path, (0.5 * ramp * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
-    parts = [np.concatenate(list(p)) for p in iter_excerpts(path, sr=sr, count=4, seconds=10)]
+    parts = read_excerpts(path, sr=sr, count=4, seconds=10)
     assert [len(p) for p in parts] == [10 * sr] * 4
     levels = [float(np.percentile(np.abs(p), 99)) for p in parts]
     # excerpts start at 0, 36.7, 73.3 and 110 s: the first and last hold the edges
     expected = [0.5 * (start + 5) / 120 for start in (0, 110 / 3, 220 / 3, 110)]
     np.testing.assert_allclose(levels, expected, atol=0.03)
-    short = [np.concatenate(list(p)) for p in iter_excerpts(path, sr=sr, count=4, seconds=40)]
-    assert len(short) == 1 and abs(len(short[0]) - 120 * sr) < 0.01 * sr  # too short: whole
+    assert read_excerpts(path, sr=sr, count=4, seconds=40) is None  # too short: whole
 
 
-def test_excerpts_of_an_undecodable_file_raise_readable_errors(tmp_path):
-    from engine.decode import iter_excerpts
+def test_an_undecodable_file_is_decoded_whole_and_says_why(tmp_path):
+    from engine.decode import read_excerpts
+    from engine.features import analyze_track
 
     path = tmp_path / "bad.ogg"
     path.write_bytes(b"this is not music\n" * 50)
+    assert read_excerpts(path) is None
     with pytest.raises(DecodeError, match="not decodable audio"):
-        for part in iter_excerpts(path):
-            list(part)
+        analyze_track(path)
+
+
+@pytest.mark.parametrize("ext", ["mp3", "flac"])
+def test_a_half_download_decodes_what_arrived_without_reading_the_zeros(tmp_path, ext):
+    """Audio, then zeros to the size the download would have had: the decoder reads at
+    most GAP_BYTES past the last audio, not the whole file."""
+    from engine import decode
+    from engine.features import analyze_track
+
+    sr = 22050
+    t = np.arange(sr * 130) / sr
+    path = tmp_path / f"download.{ext}"
+    write_audio(path, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr)
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+        fh.truncate(64 * decode.GAP_BYTES)  # a gigabyte: far more than a decoder may read
+    reads = []
+    real = decode._BoundedFile.readinto
+
+    def counting(self, buffer):
+        n = real(self, buffer)
+        reads.append(n)
+        return n
+
+    decode._BoundedFile.readinto = counting
+    try:
+        analysis = analyze_track(path)
+    finally:
+        decode._BoundedFile.readinto = real
+    assert 55 < analysis.seconds < 75  # about half of the 130 s decodes
+    assert sum(reads) < 6 * decode.GAP_BYTES  # not the gigabyte

@@ -6,14 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pytest
 
 from engine import dsp
 from engine.features import HOP, N_FFT, N_MELS, SAMPLE_RATE
 from engine.synth import render
-
-librosa = pytest.importorskip("librosa")
 
 
 @pytest.fixture(scope="module")
