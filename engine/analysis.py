@@ -15,6 +15,7 @@ worker holds and since when:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -144,7 +145,9 @@ class _Worker:
 
     def give(self, item: tuple[int, str]) -> None:
         self.item, self.since = item, time.monotonic()
-        self.conn.send(item[1])
+        # one that died while idle fails to take it; the loop then sees it dead, holding it
+        with contextlib.suppress(OSError):
+            self.conn.send(item[1])
 
     def stop(self) -> None:
         """End the process: politely when idle, by force when it holds a file."""

@@ -76,7 +76,7 @@ class AnalyzeReport:
 
 def clock(seconds: float) -> str:
     """``m:ss`` (``h:mm:ss`` from an hour; tenths below ten seconds): ``0:00.3``, ``4:05``."""
-    if seconds < 10:
+    if round(seconds, 1) < 10:
         return f"0:{seconds:04.1f}"
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -390,7 +390,7 @@ class Library:
         """``query``'s vector in the model's space, analysing it first if needed."""
         index = self.index()
         if query.id not in index:
-            if query.error:
+            if query.error and not is_retried(query.error):
                 raise LibraryError(f"{query.path} could not be analysed: {query.error}")
             run(self.analyze(workers=1, track_ids=[query.id]))
             index = self.index()

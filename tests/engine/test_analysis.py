@@ -54,3 +54,23 @@ def test_a_file_over_its_time_limit_is_killed_and_the_batch_finishes():
     assert is_retried(outcomes[1].error)
     assert all(outcomes[i].vector is not None for i in range(2, 8))
     assert elapsed < 30  # two tries of 1.5 s, not an hour
+
+
+def test_a_worker_that_dies_while_idle_costs_nothing(monkeypatch):
+    import engine.analysis as analysis
+
+    real = analysis._Worker.__init__
+    first: list[analysis._Worker] = []
+
+    def starting(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        if not first:  # the first worker is killed before it is given anything
+            first.append(self)
+            self.process.kill()
+            self.process.join()
+
+    monkeypatch.setattr(analysis._Worker, "__init__", starting)
+    items = [(i, f"/x/song{i}.mp3") for i in range(4)]
+    outcomes = list(analyze_paths(items, crash_or_vector, workers=2))
+    assert sorted(o.track_id for o in outcomes) == [0, 1, 2, 3]
+    assert all(o.vector is not None for o in outcomes)
