@@ -19,12 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.analysis import analyze_paths
-from engine.evaluation import precision_at_k
-from engine.features import analyze_file
-from engine.formats import is_audio_name
-from engine.model import SimilarityModel
-from engine.tags import TagError, read_info
+from engine.analysis.features import analyze_file
+from engine.analysis.pool import analyze_paths
+from engine.ingest.formats import is_audio_name
+from engine.ingest.tags import TagError, read_info
+from engine.similarity.evaluation import precision_at_k
+from engine.similarity.model import SimilarityModel
 
 
 def main(root: Path) -> None:

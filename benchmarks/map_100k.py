@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from PySide6.QtWidgets import QApplication
 
-from engine.atlas import Projection
+from engine.similarity.atlas import Projection
 from engine.tracks import Track
 
 

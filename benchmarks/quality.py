@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from engine.evaluation import precision_at_k  # noqa: E402
-from engine.formats import is_audio_name  # noqa: E402
-from engine.model import SimilarityModel  # noqa: E402
-from engine.tags import TagError, read_info  # noqa: E402
+from engine.ingest.formats import is_audio_name  # noqa: E402
+from engine.ingest.tags import TagError, read_info  # noqa: E402
+from engine.similarity.evaluation import precision_at_k  # noqa: E402
+from engine.similarity.model import SimilarityModel  # noqa: E402
 
 
 def bliss_vector(path: str) -> np.ndarray | None:
@@ -44,7 +44,7 @@ def bliss_vector(path: str) -> np.ndarray | None:
 
 
 def encore_vector(path: str) -> np.ndarray:
-    from engine.features import analyze_file
+    from engine.analysis.features import analyze_file
 
     return analyze_file(path)
 
@@ -78,7 +78,7 @@ def standardised(X: np.ndarray) -> np.ndarray:
 
 def labelled_files(music: Path | None) -> tuple[list[str], dict[str, list[str]]]:
     if music is None:
-        from engine.synth import make_library
+        from engine.datasets.synth import make_library
 
         music = Path.home() / ".cache" / "encore" / "quality-demo"
         if not music.exists():

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from engine.features import N_FEATURES, analyze_file  # noqa: E402
-from engine.formats import is_audio_name  # noqa: E402
+from engine.analysis.features import N_FEATURES, analyze_file  # noqa: E402
+from engine.ingest.formats import is_audio_name  # noqa: E402
 from engine.tracks import TrackInfo  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []  # target, figure, goal, verdict
@@ -42,13 +42,13 @@ def row(target: str, figure: str, goal: str, ok: bool | None) -> None:
 
 
 def audio_seconds(path: str) -> float:
-    from engine.decode import duration
+    from engine.analysis.decode import duration
 
     return duration(path) or 0.0
 
 
 def generated_tracks(folder: Path) -> list[str]:
-    from engine.synth import STYLES, render, write_audio
+    from engine.datasets.synth import STYLES, render, write_audio
 
     folder.mkdir(parents=True, exist_ok=True)
     plan = [("mp3", 180), ("ogg", 240), ("opus", 300), ("flac", 360)] * 2
@@ -103,12 +103,12 @@ def bench_analysis(files: list[str], skip_fma: bool) -> float:
 
 
 def bench_library_scale(files: list[str]) -> None:
-    from engine.analysis import analyze_paths
+    from engine.analysis.pool import analyze_paths
 
     print("Library scale (both cores busy)", flush=True)
     code = (
         "import time; t = time.perf_counter()\n"
-        "import numpy as np\nfrom engine.features import extract\n"
+        "import numpy as np\nfrom engine.analysis.features import extract\n"
         "extract(np.zeros(22050, np.float32)); print(time.perf_counter() - t)"
     )
     out = subprocess.run(
@@ -145,9 +145,9 @@ def gaussian_vectors(n: int, seed: int = 0) -> np.ndarray:
 
 
 def bench_recommendations() -> None:
-    from engine.index import ClusterIndex
     from engine.library import SEARCH_BUDGET
-    from engine.model import SimilarityModel
+    from engine.similarity.index import ClusterIndex
+    from engine.similarity.model import SimilarityModel
 
     print("Recommendations and retraining (synthetic vectors, 98 dimensions)", flush=True)
     for n, goal_ms in ((100_000, 1.0), (1_000_000, 10.0)):
@@ -180,10 +180,10 @@ def bench_recommendations() -> None:
 
 
 def bench_rescan_and_tags(workdir: Path) -> None:
+    from engine.datasets.synth import make_library
+    from engine.ingest.scan import walk_audio
+    from engine.ingest.tags import read_info
     from engine.library import Library, run
-    from engine.scan import walk_audio
-    from engine.synth import make_library
-    from engine.tags import read_info
 
     print("Rescan and tag reading", flush=True)
     music = workdir / "tagged"
@@ -233,7 +233,7 @@ def bench_memory(workdir: Path) -> None:
         for _ in range(360):
             f.write((rng.standard_normal((441_000, 2)) * 0.1).astype(np.float32))
     code = (
-        "import sys\nfrom engine.features import analyze_file\n"
+        "import sys\nfrom engine.analysis.features import analyze_file\n"
         "analyze_file(sys.argv[1], whole=sys.argv[2] == 'whole')\n"
         # VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
@@ -307,7 +307,7 @@ def gui_probe(home: Path, rows: int, measure: str) -> float:
 
 
 def bench_gui(workdir: Path) -> None:
-    from engine.features import FEATURE_VERSION
+    from engine.analysis.features import FEATURE_VERSION
     from engine.library import Library
     from engine.library import run as drive
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atlas import Cluster
+from engine.similarity.atlas import Cluster
 from engine.tracks import Track
 
 

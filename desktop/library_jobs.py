@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from desktop.library_model import SortKeys
 from desktop.tasks import TaskRunner
 from desktop.worker import Task
-from engine.features import FEATURE_VERSION
+from engine.analysis.features import FEATURE_VERSION
 from engine.library import Library
 from engine.progress import CancelToken, Progress
 from engine.tracks import Track

@@ -29,10 +29,10 @@ from desktop.player import Player
 from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
-from engine.features import FEATURE_VERSION
-from engine.formats import is_audio_name
+from engine.analysis.features import FEATURE_VERSION
+from engine.ingest.formats import is_audio_name
+from engine.ingest.tags import read_cover
 from engine.library import Library
-from engine.tags import read_cover
 from engine.tracks import Track
 
 MESSAGE_MS = 8000
@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
         self.runner.start(compute, name="atlas", succeeded=done, failed=self.show_message)
 
     def show_true_neighbours(self, track: Track) -> None:
-        from engine.atlas import neighbours
+        from engine.similarity.atlas import neighbours
 
         if track.id in self.library.index():
             self.map.show_neighbours(track, neighbours(self.library.index(), track.id))

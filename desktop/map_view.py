@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atlas import Projection
+from engine.similarity.atlas import Projection
 from engine.tracks import Track
 
 PALETTE = (

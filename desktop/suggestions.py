@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.playback import PlaybackController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
-from engine.features import FEATURE_VERSION
+from engine.analysis.features import FEATURE_VERSION
 from engine.library import Library
 from engine.progress import CancelToken
 from engine.tracks import Track

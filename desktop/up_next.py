@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atlas import STEERING
+from engine.similarity.atlas import STEERING
 from engine.tracks import Recommendation, Track
 
 
@@ -31,7 +31,7 @@ class UpNextPanel(QDockWidget):
 
     play_requested = Signal(object)  # Track
     radio_toggled = Signal(bool)
-    steer_requested = Signal(str)  # a move of engine.atlas.STEERING
+    steer_requested = Signal(str)  # a move of engine.similarity.atlas.STEERING
     steer_reset = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:

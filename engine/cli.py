@@ -370,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from engine.errors import describe
     from engine.library import LibraryError
-    from engine.model import ModelError
+    from engine.similarity.model import ModelError
     from engine.store import StoreError
 
     try:
@@ -452,7 +452,7 @@ def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) ->
 
 def _cmd_train(library: Any, args: argparse.Namespace) -> int:
     if args.weights is not None:
-        from engine.model import parse_weights
+        from engine.similarity.model import parse_weights
 
         try:
             weights = None if args.weights == "default" else parse_weights(args.weights)
@@ -534,7 +534,7 @@ def _cmd_skips(library: Any, args: argparse.Namespace) -> int:
 def _cmd_radio(library: Any, args: argparse.Namespace) -> int:
     from dataclasses import asdict, replace
 
-    from engine.radio import RadioRules
+    from engine.similarity.radio import RadioRules
 
     rules = RadioRules() if args.reset else library.radio_rules()
     changes = {
@@ -558,7 +558,7 @@ def _cmd_radio(library: Any, args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
     if args.features == "fma":
-        from engine import fma
+        from engine.datasets import fma
 
         result = fma.evaluate(library.store, args.label, args.k)
     else:
@@ -580,7 +580,7 @@ def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_import_fma(library: Any, args: argparse.Namespace) -> int:
-    from engine.fma import import_metadata
+    from engine.datasets.fma import import_metadata
 
     report = import_metadata(library.store, args.metadata, features=args.features)
     print(f"FMA import: {report.summary()}")
@@ -674,7 +674,7 @@ def _cmd_status(library: Any, args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from engine.synth import make_library
+    from engine.datasets.synth import make_library
 
     files = make_library(Path(args.folder), per_style=args.per_style, seconds=args.seconds)
     print(f"Wrote {len(files)} tracks to {args.folder}")

@@ -20,22 +20,28 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine import atlas
-from engine import scan as scanning
-from engine.analysis import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
+from engine.analysis.features import FEATURE_VERSION, analyze_track
+from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
 from engine.errors import describe
-from engine.evaluation import label_of, precision_at_k
-from engine.explain import closeness_many, differences_many, family_closeness, reason
-from engine.features import FEATURE_VERSION, analyze_track
-from engine.index import ClusterIndex
-from engine.model import DEFAULT_WEIGHTS, ModelError, SimilarityModel, load_model, read_card
+from engine.ingest import scan as scanning
+from engine.ingest.scan import ScanReport
 from engine.paths import models_dir, state_dir
 from engine.progress import CancelToken, Progress
-from engine.radio import RadioRules, choose, normalised
-from engine.scan import ScanReport
+from engine.similarity import atlas
+from engine.similarity.evaluation import label_of, precision_at_k
+from engine.similarity.explain import closeness_many, differences_many, family_closeness, reason
+from engine.similarity.index import ClusterIndex
+from engine.similarity.model import (
+    DEFAULT_WEIGHTS,
+    ModelError,
+    SimilarityModel,
+    load_model,
+    read_card,
+)
+from engine.similarity.radio import RadioRules, choose, normalised
+from engine.similarity.training import train_in_process
 from engine.store import SQLITE_FILE, SQLiteStore, Store, open_store
 from engine.tracks import Failure, Recommendation, Track
-from engine.training import train_in_process
 
 T = TypeVar("T")
 #: Above this many tracks a query stops after scoring this many (approximate but fast);

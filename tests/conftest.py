@@ -12,7 +12,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "encore" /
 
 import pytest
 
-from engine.synth import STYLES, make_library
+from engine.datasets.synth import STYLES, make_library
 
 #: The styles the generated library holds; each track's genre tag names its style.
 PER_STYLE = 8

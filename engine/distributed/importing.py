@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
-from engine.features import FEATURE_VERSION, N_FEATURES
 from engine.library import Library, LibraryError
 from engine.progress import Progress
 from engine.tracks import TAG_FIELDS, Failure, TrackInfo

@@ -11,7 +11,7 @@ or from Encore's command line, which builds the session itself::
 
 The driver lists the files (so the input folder must be at the same path on every
 machine), the executors read tags and extract features with exactly the code of local
-analysis (:func:`engine.tags.read_info`, :func:`engine.features.analyze_file`), and
+analysis (:func:`engine.ingest.tags.read_info`, :func:`engine.analysis.features.analyze_file`), and
 the driver trains the model. Under ``--output`` it writes Parquet:
 
 ``features/``
@@ -46,12 +46,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.analysis import safe_call
+from engine.analysis.features import FEATURE_VERSION, analyze_file
+from engine.analysis.pool import safe_call
 from engine.distributed import FAILURES_DIR, FEATURES_DIR, MODEL_DIR
-from engine.features import FEATURE_VERSION, analyze_file
-from engine.model import SimilarityModel
-from engine.scan import walk_audio
-from engine.tags import TagError, read_info
+from engine.ingest.scan import walk_audio
+from engine.ingest.tags import TagError, read_info
+from engine.similarity.model import SimilarityModel
 from engine.tracks import TAG_FIELDS
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def analyse_batches(batches: Iterator[pd.DataFrame], root: str) -> Iterator[pd.D
 
     # Spark runs one Python worker per task slot, a slot per core. numpy's BLAS would
     # start a thread per core in each of them, and they fight over the cores (measured
-    # locally: 2.4x slower per track): one BLAS thread each, as engine/analysis.py does.
+    # locally: 2.4x slower per track): one BLAS thread each, as engine/analysis/pool.py does.
     with threadpool_limits(1):
         for batch in batches:
             rows = [

@@ -162,7 +162,7 @@ class Store(ABC):
     def reset_skips(self, track_id: int | None = None) -> int:
         """Forget the skips of ``track_id`` (as seed or suggestion), or all; return rows."""
 
-    # -- imported metadata and features (engine/fma.py) ---------------------------------
+    # -- imported metadata and features (engine/datasets/fma.py) ---------------------------------
     #: The tag fields :meth:`update_tags` may change.
     EDITABLE_TAGS = ("title", "artist", "album", "genre", "albumartist")
 

@@ -466,7 +466,7 @@ class SQLiteStore(Store):
                 "DELETE FROM skips WHERE seed_id = ? OR track_id = ?", (track_id, track_id)
             ).rowcount
 
-    # -- imported metadata and features (engine/fma.py) ---------------------------------
+    # -- imported metadata and features (engine/datasets/fma.py) ---------------------------------
     def update_tags(self, rows: Sequence[tuple[int, dict[str, str]]]) -> int:
         unknown = {key for _, tags in rows for key in tags} - set(self.EDITABLE_TAGS)
         if unknown:  # column names go into the SQL text, so only known ones may pass

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.features import FEATURE_VERSION, N_FEATURES
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.library import Library, run
 from engine.tracks import TrackInfo
 from tests.desktop.test_main_window import Heartbeat, close_window, open_window

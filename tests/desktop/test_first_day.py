@@ -88,7 +88,7 @@ def test_sigterm_closes_the_window_and_keeps_finished_analyses(tmp_path):
 
     import soundfile as sf
 
-    from engine.synth import STYLES, render
+    from engine.datasets.synth import STYLES, render
 
     music, home = tmp_path / "music", tmp_path / "home"
     music.mkdir()

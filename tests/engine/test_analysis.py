@@ -1,6 +1,6 @@
 import time
 
-from engine.analysis import CRASH_REASON, KILLED_REASON, analyze_paths, is_retried
+from engine.analysis.pool import CRASH_REASON, KILLED_REASON, analyze_paths, is_retried
 from engine.progress import CancelToken
 from tests.engine.workers import crash_or_vector
 
@@ -57,7 +57,7 @@ def test_a_file_over_its_time_limit_is_killed_and_the_batch_finishes():
 
 
 def test_a_worker_that_dies_while_idle_costs_nothing(monkeypatch):
-    import engine.analysis as analysis
+    import engine.analysis.pool as analysis
 
     real = analysis._Worker.__init__
     first: list[analysis._Worker] = []

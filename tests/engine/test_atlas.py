@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from engine import atlas
-from engine.features import FEATURE_NAMES
+from engine.analysis.features import FEATURE_NAMES
 from engine.library import LibraryError
+from engine.similarity import atlas
 from tests.conftest import PER_STYLE, style_of
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_clusters_without_tags_get_a_sound_description(trained):
 
 
 def test_the_map_keeps_its_orientation_when_a_song_is_added(trained):
-    from engine.index import ClusterIndex
+    from engine.similarity.index import ClusterIndex
 
     index = trained.index()
     before = atlas.project(index)

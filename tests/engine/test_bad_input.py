@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import engine.scan
-from engine.decode import DecodeError, load_mono
-from engine.features import FEATURE_VERSION, analyze_file
+import engine.ingest.scan
+from engine.analysis.decode import DecodeError, load_mono
+from engine.analysis.features import FEATURE_VERSION, analyze_file
+from engine.datasets.synth import render, write_audio
+from engine.ingest.scan import ScanReport
 from engine.library import AnalyzeReport, Library, run
-from engine.scan import ScanReport
-from engine.synth import render, write_audio
 
 SR = 22050
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,11 +233,11 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scanned]:
     with pytest.MonkeyPatch.context() as mp:
         # the walk checks each file name: the first check removes a folder not listed yet
         mp.setattr(
-            engine.scan,
+            engine.ingest.scan,
             "is_audio_name",
-            _once(lambda: shutil.rmtree(walked), engine.scan.is_audio_name),
+            _once(lambda: shutil.rmtree(walked), engine.ingest.scan.is_audio_name),
         )
-        mp.setattr(engine.scan, "read_info", _once(vanish, engine.scan.read_info))
+        mp.setattr(engine.ingest.scan, "read_info", _once(vanish, engine.ingest.scan.read_info))
         scan_report = run(library.scan([str(root)]))
     analysis = run(library.analyze(workers=2))
     yield Scanned(corpus, library, scan_report, analysis, walked)
@@ -404,7 +404,7 @@ def test_a_rescan_retries_nothing_and_forgets_what_vanished(scanned: Scanned) ->
 
 UNREADABLE_PROBE = """
 import json, sys
-from engine.decode import DecodeError, load_mono
+from engine.analysis.decode import DecodeError, load_mono
 from engine.library import Library, run
 home, music, locked = sys.argv[1:4]
 library = Library(home)
@@ -474,17 +474,17 @@ def test_an_unreadable_file_is_listed_and_the_rest_is_read(tmp_path: Path) -> No
 MEMORY_PROBE = """
 import sys
 import numpy as np
-import engine.decode
-from engine.features import analyze_file
+import engine.analysis.decode
+from engine.analysis.features import analyze_file
 
-real, excerpts = engine.decode.read_excerpts, []
+real, excerpts = engine.analysis.decode.read_excerpts, []
 
 def counted(*args: object, **kwargs: object) -> list[np.ndarray] | None:
     found = real(*args, **kwargs)
     excerpts.extend(found or [])
     return found
 
-engine.decode.read_excerpts = counted
+engine.analysis.decode.read_excerpts = counted
 vector = analyze_file(sys.argv[1])  # the default: excerpts, as a scan analyses
 print(len(excerpts), bool(np.isfinite(vector).all()))
 # VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec

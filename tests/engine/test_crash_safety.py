@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.features import FEATURE_VERSION, N_FEATURES
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES
+from engine.datasets.synth import STYLES, render
 from engine.library import Library, LibraryError, damaged_store_folders, recover_damaged_store, run
-from engine.model import (
+from engine.similarity.model import (
     CARD_FILE,
     LOCK_FILE,
     MODEL_FILE,
@@ -34,7 +35,6 @@ from engine.model import (
     load_model,
 )
 from engine.store import SQLITE_FILE, DamagedStoreError, StoreError
-from engine.synth import STYLES, render
 from tests.engine.test_cli import encore
 
 STYLE_NAMES = sorted(STYLES)
@@ -177,7 +177,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 import numpy as np
 from pathlib import Path
-import engine.model
+import engine.similarity.model
 from tests.engine.test_crash_safety import synthetic_model
 
 folder, where, nth = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.decode import DecodeError, load_mono
-from engine.synth import render, write_audio
+from engine.analysis.decode import DecodeError, load_mono
+from engine.datasets.synth import render, write_audio
 
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3", "opus", "m4a"])
@@ -67,7 +67,7 @@ def test_wrong_extension_is_decoded_by_content(tmp_path):
 
 @pytest.mark.parametrize("ext", ["flac", "ogg", "mp3"])
 def test_excerpts_of_a_long_track_are_decoded_by_seeking(tmp_path, ext):
-    from engine.decode import read_excerpts
+    from engine.analysis.decode import read_excerpts
 
     sr = 22050
     t = np.arange(sr * 120) / sr
@@ -84,8 +84,8 @@ def test_excerpts_of_a_long_track_are_decoded_by_seeking(tmp_path, ext):
 
 
 def test_an_undecodable_file_is_decoded_whole_and_says_why(tmp_path):
-    from engine.decode import read_excerpts
-    from engine.features import analyze_track
+    from engine.analysis.decode import read_excerpts
+    from engine.analysis.features import analyze_track
 
     path = tmp_path / "bad.ogg"
     path.write_bytes(b"this is not music\n" * 50)
@@ -98,8 +98,8 @@ def test_an_undecodable_file_is_decoded_whole_and_says_why(tmp_path):
 def test_a_half_download_decodes_what_arrived_without_reading_the_zeros(tmp_path, ext):
     """Audio, then zeros to the size the download would have had: the decoder reads at
     most GAP_BYTES past the last audio, not the whole file."""
-    from engine import decode
-    from engine.features import analyze_track
+    from engine.analysis import decode
+    from engine.analysis.features import analyze_track
 
     sr = 22050
     t = np.arange(sr * 130) / sr

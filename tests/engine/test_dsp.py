@@ -1,4 +1,4 @@
-"""engine.dsp reproduces the librosa calls analysis used before it stopped importing
+"""engine.analysis.dsp reproduces the librosa calls analysis used before it stopped importing
 librosa (whose numba JIT is unsafe in parallel workers)."""
 
 import os
@@ -10,9 +10,9 @@ import librosa
 import numpy as np
 import pytest
 
-from engine import dsp
-from engine.features import HOP, N_FFT, N_MELS, SAMPLE_RATE
-from engine.synth import render
+from engine.analysis import dsp
+from engine.analysis.features import HOP, N_FFT, N_MELS, SAMPLE_RATE
+from engine.datasets.synth import render
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_analysis_compiles_nothing(tmp_path: Path):
     cache = tmp_path / "numba-cache"
     cache.mkdir()
     code = (
-        "import sys; from engine.features import analyze_file; "
+        "import sys; from engine.analysis.features import analyze_file; "
         f"v = analyze_file({str(song)!r}); assert v.shape[0] > 90; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'librosa', "
         "'llvmlite')))"

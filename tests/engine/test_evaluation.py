@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.evaluation import label_of, precision_at_k
+from engine.similarity.evaluation import label_of, precision_at_k
 from engine.tracks import Track
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine import features
-from engine.synth import render
+from engine.analysis import features
+from engine.datasets.synth import render
 
 
 def test_names_cover_the_vector_in_family_order():

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.analysis import CRASH_REASON, LEGACY_CRASH_REASON
+from engine.analysis.pool import CRASH_REASON, LEGACY_CRASH_REASON
 from engine.cli import wants_cli
+from engine.datasets.synth import STYLES, render
 from engine.library import Library
-from engine.model import CARD_FILE, load_model
 from engine.playlist import read_m3u8, write_m3u8
-from engine.synth import STYLES, render
+from engine.similarity.model import CARD_FILE, load_model
 from engine.tracks import Track
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -360,7 +360,7 @@ FULL_DISK = """
 import json, os, sys
 from pathlib import Path
 from engine.library import Library, LibraryError, run
-from engine.model import load_model
+from engine.similarity.model import load_model
 from engine.store import StoreError
 
 disk, music, more = (Path(p) for p in sys.argv[1:4])

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import fma
+from engine.datasets import fma
+from engine.datasets.synth import render, write_audio
 from engine.library import Library, run
-from engine.synth import render, write_audio
 from tests.engine.test_cli import encore
 
 # tracks.csv columns: a subset of the real ones, in the real (top level, second level) order.

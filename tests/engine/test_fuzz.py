@@ -1,6 +1,6 @@
 """Fuzzing the tag reader, the decoder and the analysis with hypothesis.
 
-Inputs are random bytes and small valid files (written with engine.synth) with bytes
+Inputs are random bytes and small valid files (written with engine.datasets.synth) with bytes
 flipped and cut off. Each entry point may only answer in its documented way: a
 TrackInfo or TagError; finite float32 samples or DecodeError; a finite 98-value
 vector or DecodeError. Anything else (another exception, NaN, a crash) is a bug.
@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.decode import DecodeError, load_mono
-from engine.features import N_FEATURES, analyze_file
-from engine.synth import render, write_audio
-from engine.tags import TagError, read_info
+from engine.analysis.decode import DecodeError, load_mono
+from engine.analysis.features import N_FEATURES, analyze_file
+from engine.datasets.synth import render, write_audio
+from engine.ingest.tags import TagError, read_info
 from engine.tracks import TrackInfo
 
 SCALE = float(os.environ.get("ENCORE_FUZZ_SCALE", "1"))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.index import ClusterIndex
+from engine.similarity.index import ClusterIndex
 
 
 def clustered(n=3000, d=32, k=24, seed=0):

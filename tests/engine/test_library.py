@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.features import FEATURE_VERSION
+from engine.analysis.features import FEATURE_VERSION
+from engine.datasets.synth import render, write_audio, write_tags
 from engine.library import Library, LibraryError, run
-from engine.synth import render, write_audio, write_tags
 from tests.conftest import PER_STYLE, style_of
 
 pytestmark = pytest.mark.slow

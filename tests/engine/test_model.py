@@ -4,9 +4,15 @@ import joblib
 import numpy as np
 import pytest
 
-from engine import model as model_mod
-from engine.features import N_FEATURES
-from engine.model import ModelError, SimilarityModel, default_clusters, family_weights, load_model
+from engine.analysis.features import N_FEATURES
+from engine.similarity import model as model_mod
+from engine.similarity.model import (
+    ModelError,
+    SimilarityModel,
+    default_clusters,
+    family_weights,
+    load_model,
+)
 
 
 def data(n=60, seed=0):
@@ -24,8 +30,8 @@ def test_fit_returns_self_and_unfitted_use_raises():
 
 
 def test_each_family_weighs_its_setting_whatever_its_size():
-    from engine.features import FAMILIES
-    from engine.model import DEFAULT_WEIGHTS, parse_weights
+    from engine.analysis.features import FAMILIES
+    from engine.similarity.model import DEFAULT_WEIGHTS, parse_weights
 
     w = family_weights({})  # no setting: every family the same share
     shares = [float((w[sl] ** 2).sum()) for sl in FAMILIES.values()]

@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
+from engine.datasets.synth import make_library
 from engine.library import Library, run
 from engine.store import StoreError
 from engine.store.mongo import MongoStore, redact
-from engine.synth import make_library
 from engine.tracks import TrackInfo
 from tests.engine.test_cli import encore
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from engine.radio import RadioRules, choose, normalised, same_recording, skip_factor
+from engine.similarity.radio import RadioRules, choose, normalised, same_recording, skip_factor
 from engine.tracks import Recommendation, Track
 
 

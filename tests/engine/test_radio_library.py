@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.datasets.synth import make_library, write_tags
 from engine.library import Library, run
-from engine.radio import RadioRules, normalised
-from engine.synth import make_library, write_tags
+from engine.similarity.radio import RadioRules, normalised
 from tests.conftest import style_of
 
 pytestmark = pytest.mark.slow

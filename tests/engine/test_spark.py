@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.features import FEATURE_VERSION, N_FEATURES
-from engine.synth import make_library
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES
+from engine.datasets.synth import make_library
 
 pytestmark = [
     pytest.mark.slow,
@@ -74,7 +74,7 @@ def test_spark_job_gives_the_features_and_recommendations_of_local_analysis(tmp_
     import pyarrow.parquet as pq
 
     from engine.library import Library
-    from engine.model import load_model
+    from engine.similarity.model import load_model
 
     out = tmp_path / "out"
     analyze = ("spark-analyze", "--master", "local[2]", "--input", str(music), "--output", str(out))

@@ -3,8 +3,8 @@ import os
 import pytest
 import soundfile as sf
 
-from engine.synth import render, write_audio, write_tags
-from engine.tags import TagError, read_info
+from engine.datasets.synth import render, write_audio, write_tags
+from engine.ingest.tags import TagError, read_info
 
 TAGS = {
     "title": "Señorita ☂",

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.model import SimilarityModel
 from engine.processes import init_worker, spawn_context
 from engine.progress import CancelToken, Progress
+from engine.similarity.model import SimilarityModel
 
 
 def fit_and_save(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.evaluation import label_of, precision_at_k
+from engine.similarity.evaluation import label_of, precision_at_k
 from engine.store.base import Store
 
 #: The name FMA's feature rows are stored under in the store's external features.

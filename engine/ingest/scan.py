@@ -7,10 +7,10 @@ import stat
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from engine.formats import is_audio_name
+from engine.ingest.formats import is_audio_name
+from engine.ingest.tags import TagError, read_info
 from engine.progress import CancelToken, Progress
 from engine.store import Store
-from engine.tags import TagError, read_info
 from engine.tracks import Failure, TrackInfo
 
 #: Rows are written in transactions of this many files.

@@ -79,9 +79,9 @@ def safe_call(
     """Run ``fn(path)``; return ``(vector, decoded seconds, error)``, never raising.
 
     ``fn`` returns a vector, or an object with ``vector`` and ``seconds`` (like
-    :class:`engine.features.Analysis`).
+    :class:`engine.analysis.features.Analysis`).
     """
-    from engine.decode import DecodeError
+    from engine.analysis.decode import DecodeError
 
     try:
         result = fn(path)
@@ -117,7 +117,7 @@ def _serve(
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    import engine.features  # noqa: F401  - import the analysis code once per worker
+    import engine.analysis.features  # noqa: F401  - import the analysis code once per worker
 
     while True:
         try:

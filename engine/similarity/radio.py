@@ -123,7 +123,7 @@ def choose(
         Early skips after this seed and over all seeds (see :func:`skip_factor`).
     bias
         Track id -> factor on its distance when ranking (steering, see
-        :func:`engine.atlas.steer_bias`).
+        :func:`engine.similarity.atlas.steer_bias`).
     """
     seed_skips = seed_skips or {}
     skip_totals = skip_totals or {}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.features import FEATURE_NAMES
-from engine.index import ClusterIndex
+from engine.analysis.features import FEATURE_NAMES
+from engine.similarity.index import ClusterIndex
 from engine.tracks import Track
 
 #: Steering moves: features pushed up (+1) or down (-1), in library standard deviations.

@@ -27,7 +27,7 @@ of the track, or of the excerpts it is analysed from (:func:`analyze_file`):
 :func:`extract` computes must bump it, which re-analyses old rows and nothing else.
 
 Nothing here imports librosa: its numba JIT is unsafe in parallel workers, so the
-pieces of it used here are reimplemented in :mod:`engine.dsp` and checked against it.
+pieces of it used here are reimplemented in :mod:`engine.analysis.dsp` and checked against it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from engine import dsp
+from engine.analysis import dsp
 
 #: Bump whenever :func:`extract` changes its output.
 FEATURE_VERSION = 5
@@ -350,7 +350,7 @@ def analyze_track(path: str | os.PathLike[str], *, whole: bool = False) -> Analy
 
     Raises ``DecodeError`` when the file yields no audio.
     """
-    from engine.decode import iter_mono, read_excerpts
+    from engine.analysis.decode import iter_mono, read_excerpts
 
     excerpts = None
     if not whole:

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.analysis.features import FAMILIES, FEATURE_VERSION, N_FEATURES
 from engine.errors import cause
-from engine.features import FAMILIES, FEATURE_VERSION, N_FEATURES
 
 MODEL_FILE = "model.npz"
 CARD_FILE = "model.json"

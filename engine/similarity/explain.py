@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.features import FAMILIES, FEATURE_NAMES
+from engine.analysis.features import FAMILIES, FEATURE_NAMES
 
 #: Family -> how the reason names it.
 FAMILY_LABELS: dict[str, str] = {
