@@ -208,8 +208,8 @@ def bench_rescan_and_tags(workdir: Path) -> None:
         TrackInfo(path=p, size=s, mtime=m, title=Path(p).stem)
         for p, s, m in walk_audio(str(big), problems)
     ]
-    library.store.upsert_tracks(infos)
-    library.store.add_folders([str(big)])
+    library._store.upsert_tracks(infos)
+    library._store.add_folders([str(big)])
     start = time.perf_counter()
     report = run(library.scan())
     seconds = time.perf_counter() - start
@@ -307,14 +307,13 @@ def gui_probe(home: Path, rows: int, measure: str) -> float:
 
 
 def bench_gui(workdir: Path) -> None:
-    from engine.analysis.features import FEATURE_VERSION
     from engine.library import Library
     from engine.library import run as drive
 
     print("Desktop", flush=True)
     home = workdir / "gui-home"
     library = Library(home)
-    library.store.upsert_tracks(fake_tracks(10_000))
+    library._store.upsert_tracks(fake_tracks(10_000))
     library.close()
     seconds = gui_probe(home, 10_000, "seconds")
     row(
@@ -328,9 +327,9 @@ def bench_gui(workdir: Path) -> None:
     n = 100_000
     home = workdir / "big-home"
     library = Library(home)
-    library.store.upsert_tracks(fake_tracks(n))
-    ids = [tid for tid, _ in library.store.pending_analysis(FEATURE_VERSION)]
-    library.store.put_features(list(zip(ids, gaussian_vectors(n), strict=True)), FEATURE_VERSION)
+    library._store.upsert_tracks(fake_tracks(n))
+    ids = [tid for tid, _ in library._store.pending_analysis()]
+    library._store.put_features(list(zip(ids, gaussian_vectors(n), strict=True)))
     drive(library.train())
     library.close()
     rss = gui_probe(home, n, "rss") / 1024

@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from engine import __version__
 
 if TYPE_CHECKING:
-    from engine.library import Library
-    from engine.store import DamagedStoreError
+    from engine.library import DamagedStoreError, Library
 
 #: The button that moves a damaged library aside and starts a new one.
 REBUILD_TEXT = "Keep the damaged file aside and rebuild the library from your music folders"
@@ -91,15 +90,20 @@ def open_library(home: str | None, store: str | None) -> tuple[Library, str] | N
     A damaged library database is never changed without asking: the user may move
     it aside and rebuild the library from the folders it listed.
     """
-    from engine.library import Library, LibraryError, recover_damaged_store
-    from engine.store import DamagedStoreError, StoreError
+    from engine.library import (
+        DamagedStoreError,
+        Library,
+        LibraryError,
+        StoreError,
+        recover_damaged_store,
+    )
 
     library: Library | None = None
     try:
         library = Library(home, store_uri=store)
         # Damage past the first page shows only when read: read it all now (65 ms at
         # 100k tracks), while the user can still be asked, not in a background job.
-        library.store.check()
+        library.check()
         return library, ""
     except DamagedStoreError as exc:
         if library is not None:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from desktop.library_model import SortKeys
 from desktop.tasks import TaskRunner
 from desktop.worker import Task
-from engine.analysis.features import FEATURE_VERSION
 from engine.library import Library
 from engine.progress import CancelToken, Progress
 from engine.tracks import Track
@@ -39,7 +38,7 @@ class Snapshot:
 
 
 def store_counts(library: Library) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted(library.store.counts(FEATURE_VERSION).items()))
+    return tuple(sorted(library.counts().items()))
 
 
 def library_job(
@@ -97,12 +96,11 @@ def library_job(
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
         stale_table = stale_table or bool(areport.analysed or areport.failed)
-    card = library.model_card()
     # No usable model (none yet, or made for older features): suggestions need one, so
     # even a plain rescan trains.
-    stale = card is None or card.get("feature_version") != FEATURE_VERSION
+    stale = not library.model_is_current()
     if (train or (analyze and stale)) and not token.cancelled:
-        analysed = library.store.counts(FEATURE_VERSION)["analysed"]
+        analysed = library.counts()["analysed"]
         if analysed >= 2 and (changed or stale or not scan):
             card = yield from library.train(None, token)
             if card:

@@ -29,11 +29,9 @@ from desktop.player import Player
 from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
-from engine.analysis.features import FEATURE_VERSION
-from engine.ingest.formats import is_audio_name
-from engine.ingest.tags import read_cover
 from engine.library import Library
-from engine.tracks import Track
+from engine.similarity.atlas import Atlas
+from engine.tracks import Failure, Track
 
 MESSAGE_MS = 8000
 
@@ -243,32 +241,34 @@ class MainWindow(QMainWindow):
 
     def refresh_atlas(self) -> None:
         """Recompute the map and the clusters (off the GUI thread) after training."""
-        card = self.library.model_card()
-        if card is None or card.get("feature_version") != FEATURE_VERSION:
+        if not self.library.model_is_current():
             return
 
-        def compute(token: object) -> tuple:
-            projection = self.library.projection()
-            clusters = self.library.clusters()
-            tracks = self.library.store.tracks_by_ids(projection.ids.tolist())
-            return projection, clusters, tracks
+        def compute(token: object) -> Atlas:
+            return self.library.atlas()
 
-        def done(result: tuple) -> None:
-            projection, clusters, tracks = result
-            self.map.set_projection(projection, tracks)
+        def done(atlas: Atlas) -> None:
+            tracks = atlas.tracks
+            self.map.set_projection(atlas.projection, tracks)
             self.clusters.set_clusters(
-                [(c, [tracks[t] for t in c.track_ids if t in tracks]) for c in clusters]
+                [(c, [tracks[t] for t in c.track_ids if t in tracks]) for c in atlas.clusters]
             )
             self.map.show_playing(self.playback.current, self.up_next.tracks)
 
         self.runner.start(compute, name="atlas", succeeded=done, failed=self.show_message)
 
     def show_true_neighbours(self, track: Track) -> None:
-        from engine.similarity.atlas import neighbours
+        def shown(ids: list[int]) -> None:
+            if ids:
+                self.map.show_neighbours(track, ids)
+                self.show_message(f"Dotted lines: the true nearest songs to “{track.title}”.")
 
-        if track.id in self.library.index():
-            self.map.show_neighbours(track, neighbours(self.library.index(), track.id))
-            self.show_message(f"Dotted lines: the true nearest songs to “{track.title}”.")
+        self.runner.start(
+            lambda token: self.library.neighbours(track.id),
+            name="neighbours",
+            succeeded=shown,
+            failed=self.show_message,
+        )
 
     def journey_to_selection(self) -> None:
         tracks = self.view.selected_tracks()
@@ -279,11 +279,8 @@ class MainWindow(QMainWindow):
 
     def choose_store(self, uri: str | None = None) -> None:
         """Use a shared MongoDB library from the next start (empty: this computer's)."""
-        from engine.paths import set_store_setting, store_setting
-        from engine.store.mongo import MongoStore, is_mongo_uri, redact
-
         if uri is None:
-            current = store_setting(self.library.home) or ""
+            current = Library.shared_store(self.library.home) or ""
             uri, ok = QInputDialog.getText(
                 self,
                 "Shared library",
@@ -296,26 +293,28 @@ class MainWindow(QMainWindow):
                 return
         uri = uri.strip()
         if not uri:
-            set_store_setting(self.library.home, None)
+            Library.choose_shared_store(self.library.home, None)
             self.show_message("From the next start, Encore uses the library on this computer.")
             return
-        if not is_mongo_uri(uri):
-            self.show_message("A shared library needs a mongodb:// or mongodb+srv:// URI.")
-            return
-        self.show_message(f"Connecting to {redact(uri)}…")
+        self.show_message("Connecting to the shared library…")
 
-        def connect(token: object) -> None:  # off the GUI thread: it may take seconds
-            MongoStore(uri, feature_version=FEATURE_VERSION).close()
+        def connect(token: object) -> str:  # off the GUI thread: it may take seconds
+            return Library.connect_shared_store(uri)
 
-        def connected(_: object) -> None:
-            set_store_setting(self.library.home, uri)
-            self.show_message(f"From the next start, Encore uses the shared library {redact(uri)}.")
+        def connected(shown: str) -> None:
+            Library.choose_shared_store(self.library.home, uri)
+            self.show_message(f"From the next start, Encore uses the shared library {shown}.")
 
         self.runner.start(connect, name="store", succeeded=connected, failed=self.show_message)
 
     def forget_skips(self) -> None:
-        forgotten = self.library.reset_skips()
-        self.show_message(f"Forgot {forgotten} skipped suggestion(s).")
+        def forget(token: object) -> int:
+            return self.library.reset_skips()
+
+        def done(forgotten: int) -> None:
+            self.show_message(f"Forgot {forgotten} skipped suggestion(s).")
+
+        self.runner.start(forget, name="skips", succeeded=done, failed=self.show_message)
 
     def choose_folder(self) -> None:
         start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
@@ -328,7 +327,9 @@ class MainWindow(QMainWindow):
         file given, or the first song of the first folder given, once it is there."""
         paths = [os.path.abspath(p) for p in paths]
         playable = [
-            p for p in paths if os.path.isdir(p) or (os.path.isfile(p) and is_audio_name(p))
+            p
+            for p in paths
+            if os.path.isdir(p) or (os.path.isfile(p) and self.library.is_music_file(p))
         ]
         if play_first_file and playable:
             self._pending_play = playable[0]
@@ -337,7 +338,17 @@ class MainWindow(QMainWindow):
             self.show_message(f"Adding {len(paths)} item(s) to the library…")
 
     def show_failures(self) -> None:
-        FailuresDialog(self.library.failures(), self, retry=self.jobs.retry_failed).exec()
+        """The failed-files dialog, once the list is read (off the GUI thread)."""
+
+        def shown(failures: list[Failure]) -> None:
+            FailuresDialog(failures, self, retry=self.jobs.retry_failed).exec()
+
+        self.runner.start(
+            lambda token: self.library.failures(),
+            name="failures",
+            succeeded=shown,
+            failed=self.show_message,
+        )
 
     def show_message(self, text: str) -> None:
         if text:
@@ -345,14 +356,14 @@ class MainWindow(QMainWindow):
 
     # -- reactions ---------------------------------------------------------------------------
     def _show_track(self, track: Track) -> None:
-        self.now_playing.show_track(track, read_cover(track.path))
+        self.now_playing.show_track(track, self.library.cover_art(track.path))
         self.setWindowTitle(f"{track.title} — Encore")
         self.view.reveal(track)
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
         self.view.set_tracks(snap.tracks, snap.keys)
         analysed = sum(t.analysed for t in snap.tracks)
-        shared = self.library.store.location
+        shared = self.library.location
         where = f" · shared library {shared}" if shared else ""
         self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed{where}")
         self.failed_button.setText(f"⚠ {snap.failures} failed")

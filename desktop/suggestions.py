@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, Signal
 from desktop.playback import PlaybackController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
-from engine.analysis.features import FEATURE_VERSION
 from engine.library import Library
 from engine.progress import CancelToken
 from engine.tracks import Track
@@ -115,8 +114,9 @@ class SuggestionsController(QObject):
         self.panel.show_waiting(f"Planning a journey to “{destination.title}”…")
 
         def query(token: CancelToken) -> tuple:
+            self.library.analyze_now([current.id, destination.id])  # an explicit step
             recs = self.library.journey(current.id, destination.id, steps)
-            return recs, self.library.index().typical_distance()
+            return recs, self.library.typical_distance()
 
         def done(result: tuple) -> None:
             if generation != self._generation:
@@ -143,14 +143,13 @@ class SuggestionsController(QObject):
         generation = self._generation
         self.playback.up_next = []
         self.playback.up_next_seed = None
-        card = self.library.model_card()
-        if card is None:
+        if self.library.model_card() is None:
             self.panel.show_waiting(
                 "Encore needs a similarity model before it can suggest songs: "
                 "use Library → Rescan and retrain."
             )
             return
-        if card.get("feature_version") != FEATURE_VERSION:
+        if not self.library.model_is_current():
             self.panel.show_waiting(
                 "This version of Encore listens more closely: your library is being "
                 "analysed again, and suggestions return when the model is rebuilt "
@@ -168,12 +167,11 @@ class SuggestionsController(QObject):
         moves = dict(self.moves)
 
         def query(token: CancelToken) -> tuple:
+            fresh = self.library.analyze_now(ids)  # an explicit step: similar() only reads
             recs = self.library.similar(
                 ids, N_SUGGESTIONS, exclude=exclude, history=history, moves=moves
             )
-            scale = self.library.index().typical_distance()
-            fresh = [self.library.resolve(i) for i in ids]
-            return recs, scale, fresh
+            return recs, self.library.typical_distance(), fresh
 
         def done(result: tuple) -> None:
             recs, scale, fresh = result

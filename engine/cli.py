@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from engine import __version__
+
+if TYPE_CHECKING:
+    from engine.library import Library
 
 T = TypeVar("T")
 #: How ``encore`` is used, for both the window and the commands.
@@ -140,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="encore")
 
     p = sub.add_parser("scan", parents=[common], help="index folders and analyse new tracks")
+    p.set_defaults(handler=_cmd_scan)
     p.add_argument("folders", nargs="*", metavar="DIR", help="default: the library's folders")
     p.add_argument("--no-analyze", action="store_true", help="only read files and tags")
     p.add_argument(
@@ -148,12 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     _analysis_options(p)
 
     p = sub.add_parser("analyze", parents=[common], help="analyse tracks that need it")
+    p.set_defaults(handler=_cmd_analyze)
     p.add_argument(
         "--workers", type=positive_int, metavar="N", help="analysis processes (default: cores)"
     )
     _analysis_options(p)
 
     p = sub.add_parser("train", parents=[common], help="train the similarity model")
+    p.set_defaults(handler=_cmd_train)
     p.add_argument(
         "--clusters", type=positive_int, metavar="K", help="clusters (default: from size)"
     )
@@ -165,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("recommend", parents=[common], help="the songs most like a track")
+    p.set_defaults(handler=_cmd_recommend)
     p.add_argument("tracks", nargs="+", metavar="TRACK", help="a file path or a track id")
     p.add_argument("-n", type=positive_int, default=5, help="how many (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON only")
@@ -176,16 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("export-m3u", parents=[common], help="write a playlist (M3U8)")
+    p.set_defaults(handler=_cmd_export_m3u)
     p.add_argument("output", metavar="OUT.m3u8")
     p.add_argument("--from", dest="start", metavar="TRACK", help="a song and the ones like it")
     p.add_argument("-n", type=positive_int, default=20, help="songs after TRACK (default 20)")
     p.add_argument("--relative", action="store_true", help="paths relative to the playlist")
 
     p = sub.add_parser("skips", parents=[common], help="songs skipped early, or --reset them")
+    p.set_defaults(handler=_cmd_skips)
     p.add_argument("--reset", nargs="?", const="all", metavar="TRACK", help="all, or one track")
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("radio", parents=[common], help="show or change the radio rules")
+    p.set_defaults(handler=_cmd_radio)
     p.add_argument("--artist-window", type=int, metavar="N", help="no artist twice in N songs")
     p.add_argument("--repeat-window", type=int, metavar="N", help="no repeat of the last N")
     p.add_argument(
@@ -199,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="back to the defaults")
 
     p = sub.add_parser("evaluate", parents=[common], help="leave-one-out precision@k")
+    p.set_defaults(handler=_cmd_evaluate)
     p.add_argument("--label", choices=("genre", "artist", "album", "folder"), default="genre")
     p.add_argument("-k", type=positive_int, default=5, help="neighbours per query (default 5)")
     p.add_argument(
@@ -211,12 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("tracks", parents=[common], help="list the library")
+    p.set_defaults(handler=_cmd_tracks)
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("status", parents=[common], help="counts, failures and the model")
+    p.set_defaults(handler=_cmd_status)
     p.add_argument("--json", action="store_true", help="print JSON only")
 
     p = sub.add_parser("demo", parents=[common], help="write a synthetic demo library")
+    p.set_defaults(handler=_demo, needs_library=False)
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--per-style", type=positive_int, default=8, metavar="N")
     p.add_argument("--seconds", type=float, default=30.0, metavar="S")
@@ -224,12 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import-fma", parents=[common], help="tag scanned FMA files from fma_metadata by track id"
     )
+    p.set_defaults(handler=_cmd_import_fma)
     p.add_argument("metadata", metavar="METADATA_DIR", help="the unzipped fma_metadata folder")
     p.add_argument("--features", action="store_true", help="also store features.csv (for evaluate)")
 
     p = sub.add_parser(
         "spark-analyze", parents=[common], help="analyse a big collection on a Spark cluster"
     )
+    p.set_defaults(handler=_cmd_spark_analyze)
     p.add_argument(
         "--master",
         default="local[*]",
@@ -249,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import-features", parents=[common], help="add a Spark job's output to the library"
     )
+    p.set_defaults(handler=_cmd_import_features)
     p.add_argument("folder", metavar="DIR", help="the job's --output folder")
     return parser
 
@@ -289,10 +306,6 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
     return {}
-
-
-#: Every subcommand, as the parser knows them.
-COMMANDS: tuple[str, ...] = tuple(_subcommands(build_parser()))
 
 
 def wants_cli(argv: Sequence[str]) -> bool:
@@ -401,19 +414,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "demo":
-        return _demo(args)
+    if not getattr(args, "needs_library", True):
+        return int(args.handler(args))
     from engine.library import Library
 
     library = Library(getattr(args, "home", None), store_uri=getattr(args, "store", None))
     try:
-        handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]  # import-fma
-        return int(handler(library, args))
+        return int(args.handler(library, args))
     finally:
         library.close()
 
 
-def _cmd_scan(library: Any, args: argparse.Namespace) -> int:
+def _cmd_scan(library: Library, args: argparse.Namespace) -> int:
     folders = args.folders or library.folders()
     if not folders:
         raise UsageError("no folders given and the library has none yet: encore scan DIR…")
@@ -431,7 +443,7 @@ def _cmd_scan(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) -> int:
+def _cmd_analyze(library: Library, args: argparse.Namespace, printer: Any = None) -> int:
     if args.time_limit is not None:
         library.set_time_limit(args.time_limit)
     started = time.monotonic()
@@ -450,7 +462,7 @@ def _cmd_analyze(library: Any, args: argparse.Namespace, printer: Any = None) ->
     return 0
 
 
-def _cmd_train(library: Any, args: argparse.Namespace) -> int:
+def _cmd_train(library: Library, args: argparse.Namespace) -> int:
     if args.weights is not None:
         from engine.similarity.model import parse_weights
 
@@ -464,8 +476,8 @@ def _cmd_train(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
-    queries = [library.resolve(t) for t in args.tracks]
+def _cmd_recommend(library: Library, args: argparse.Namespace) -> int:
+    queries = library.analyze_now(args.tracks)  # a song not analysed yet is, first
     radio = not args.plain
     if args.together:
         results = [(queries, library.similar(queries, args.n, radio=radio))]
@@ -493,11 +505,11 @@ def _cmd_recommend(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export_m3u(library: Any, args: argparse.Namespace) -> int:
+def _cmd_export_m3u(library: Library, args: argparse.Namespace) -> int:
     from engine.playlist import PlaylistError, write_m3u8
 
     if args.start:
-        start = library.resolve(args.start)
+        (start,) = library.analyze_now([args.start])
         tracks = [start, *(r.track for r in library.similar(start, args.n))]
     else:
         tracks = library.tracks()
@@ -514,7 +526,7 @@ def _cmd_export_m3u(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_skips(library: Any, args: argparse.Namespace) -> int:
+def _cmd_skips(library: Library, args: argparse.Namespace) -> int:
     if args.reset:
         forgotten = library.reset_skips(None if args.reset == "all" else args.reset)
         print(f"Forgot {forgotten} skip record(s).")
@@ -531,7 +543,7 @@ def _cmd_skips(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_radio(library: Any, args: argparse.Namespace) -> int:
+def _cmd_radio(library: Library, args: argparse.Namespace) -> int:
     from dataclasses import asdict, replace
 
     from engine.similarity.radio import RadioRules
@@ -556,11 +568,9 @@ def _cmd_radio(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
+def _cmd_evaluate(library: Library, args: argparse.Namespace) -> int:
     if args.features == "fma":
-        from engine.datasets import fma
-
-        result = fma.evaluate(library.store, args.label, args.k)
+        result = library.evaluate_fma(args.label, args.k)
     else:
         result = library.evaluate(args.label, args.k)
     if args.json:
@@ -579,15 +589,14 @@ def _cmd_evaluate(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_import_fma(library: Any, args: argparse.Namespace) -> int:
-    from engine.datasets.fma import import_metadata
+def _cmd_import_fma(library: Library, args: argparse.Namespace) -> int:
 
-    report = import_metadata(library.store, args.metadata, features=args.features)
+    report = library.import_fma(args.metadata, features=args.features)
     print(f"FMA import: {report.summary()}")
     return 0
 
 
-def _cmd_spark_analyze(library: Any, args: argparse.Namespace) -> int:
+def _cmd_spark_analyze(library: Library, args: argparse.Namespace) -> int:
     """Be the Spark job's driver; the library is not touched (import-features fills it)."""
     import importlib
 
@@ -611,10 +620,8 @@ def _cmd_spark_analyze(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_import_features(library: Any, args: argparse.Namespace) -> int:
-    from engine.distributed.importing import import_features
-
-    report = drive(import_features(library, args.folder), ProgressPrinter())
+def _cmd_import_features(library: Library, args: argparse.Namespace) -> int:
+    report = drive(library.import_features(args.folder), ProgressPrinter())
     print(f"Import: {report.summary()}")
     for folder in report.folders:
         print(f"  library folder: {folder}")
@@ -628,7 +635,7 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def _cmd_tracks(library: Any, args: argparse.Namespace) -> int:
+def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
     tracks = library.tracks()
     if args.json:
         print(json.dumps([t.to_json() for t in tracks], indent=2, ensure_ascii=False))
@@ -640,7 +647,7 @@ def _cmd_tracks(library: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_status(library: Any, args: argparse.Namespace) -> int:
+def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     status = library.status()
     if args.json:
         print(json.dumps(status, indent=2, ensure_ascii=False))
@@ -680,6 +687,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Wrote {len(files)} tracks to {args.folder}")
     return 0
 
+
+#: Every subcommand, as the parser knows them.
+COMMANDS: tuple[str, ...] = tuple(_subcommands(build_parser()))
 
 if __name__ == "__main__":
     sys.exit(main())

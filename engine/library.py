@@ -16,7 +16,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -24,10 +24,13 @@ from engine.analysis.features import FEATURE_VERSION, analyze_track
 from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
 from engine.errors import describe
 from engine.ingest import scan as scanning
+from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
-from engine.paths import models_dir, state_dir
+from engine.ingest.tags import read_cover
+from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress
 from engine.similarity import atlas
+from engine.similarity.atlas import NEIGHBOURS
 from engine.similarity.evaluation import label_of, precision_at_k
 from engine.similarity.explain import closeness_many, differences_many, family_closeness, reason
 from engine.similarity.index import ClusterIndex
@@ -40,8 +43,21 @@ from engine.similarity.model import (
 )
 from engine.similarity.radio import RadioRules, choose, normalised
 from engine.similarity.training import train_in_process
-from engine.store import SQLITE_FILE, SQLiteStore, Store, open_store
+from engine.store import SQLITE_FILE, DamagedStoreError, SQLiteStore, Store, StoreError, open_store
 from engine.tracks import Failure, Recommendation, Track
+
+if TYPE_CHECKING:
+    from engine.distributed.importing import ImportReport
+
+__all__ = [
+    "AnalyzeReport",
+    "DamagedStoreError",  # the store's errors, for front ends that only know this module
+    "Library",
+    "LibraryError",
+    "StoreError",
+    "recover_damaged_store",
+    "run",
+]
 
 T = TypeVar("T")
 #: Above this many tracks a query stops after scoring this many (approximate but fast);
@@ -193,7 +209,7 @@ class Library:
             raise LibraryError(
                 f"cannot use {where} as Encore's state folder: {describe(exc)}"
             ) from exc
-        self.store: Store = store or open_store(
+        self._store: Store = store or open_store(
             self.home, feature_version=FEATURE_VERSION, uri=store_uri
         )
         self._model: SimilarityModel | None = None
@@ -202,7 +218,7 @@ class Library:
         self._loading = threading.RLock()  # model() and index() build once per change
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     # -- batch steps ------------------------------------------------------------
     def scan(
@@ -211,8 +227,8 @@ class Library:
         """Index ``folders`` (default: the library's folders) and remember them."""
         roots = [os.path.abspath(os.path.expanduser(f)) for f in (folders or self.folders())]
         existing = [r for r in roots if os.path.isdir(r)]
-        self.store.add_folders(existing)
-        report = yield from scanning.scan(self.store, roots, cancel)
+        self._store.add_folders(existing)
+        report = yield from scanning.scan(self._store, roots, cancel)
         if report.added or report.updated or report.removed:
             self._index = None
         return report
@@ -234,14 +250,12 @@ class Library:
         excerpts of long tracks. ``time_limit``: seconds per file (default: the
         library's setting, :meth:`time_limit`).
         """
-        todo = self.store.pending_analysis(
-            FEATURE_VERSION, retry=(lambda _: True) if retry_failed else is_retried
-        )
+        todo = self._store.pending_analysis(retry=(lambda _: True) if retry_failed else is_retried)
         if track_ids is not None:
             wanted = set(track_ids)
             todo = [item for item in todo if item[0] in wanted]
         claimed = {
-            t.id: t.duration for t in self.store.tracks_by_ids([i for i, _ in todo]).values()
+            t.id: t.duration for t in self._store.tracks_by_ids([i for i, _ in todo]).values()
         }
         report = AnalyzeReport()
         vectors: list[tuple[int, np.ndarray]] = []
@@ -250,11 +264,11 @@ class Library:
 
         def flush() -> None:
             if vectors:
-                self.store.put_features(vectors, FEATURE_VERSION)
+                self._store.put_features(vectors)
             if decoded:
-                self.store.put_decoded(decoded)
+                self._store.put_decoded(decoded)
             if errors:
-                self.store.put_analysis_errors(errors)
+                self._store.put_analysis_errors(errors)
             vectors.clear()
             errors.clear()
             decoded.clear()
@@ -298,7 +312,7 @@ class Library:
         Returns the model card, or ``{}`` when cancelled.
         """
         yield Progress(0, 3, "", "Loading features")
-        ids, X = self.store.features(FEATURE_VERSION)
+        ids, X = self._store.features()
         if len(ids) < 2:
             raise LibraryError(
                 f"{len(ids)} analysed track(s): at least 2 are needed; scan and analyse first"
@@ -321,13 +335,13 @@ class Library:
 
     # -- lookups ------------------------------------------------------------------
     def folders(self) -> list[str]:
-        return self.store.folders()
+        return self._store.folders()
 
     def tracks(self) -> list[Track]:
-        return self.store.tracks()
+        return self._store.tracks()
 
     def failures(self) -> list[Failure]:
-        return self.store.failures()
+        return self._store.failures()
 
     def resolve(self, ref: str | int | Track) -> Track:
         """A track from an id, a path, or a :class:`Track`."""
@@ -335,14 +349,14 @@ class Library:
             return ref
         text = str(ref)
         if text.isdigit() and not os.path.exists(text):
-            found = self.store.tracks_by_ids([int(text)]).get(int(text))
+            found = self._store.tracks_by_ids([int(text)]).get(int(text))
             if found is None:
                 raise LibraryError(f"no track with id {text}")
             return found
         path = os.path.abspath(os.path.expanduser(text))
-        found = self.store.track_by_path(path)
+        found = self._store.track_by_path(path)
         if found is None:
-            failure = next((f for f in self.store.failures() if f.path == path), None)
+            failure = next((f for f in self._store.failures() if f.path == path), None)
             if failure is not None:
                 raise LibraryError(f"{text} could not be read: {failure.reason}")
             if os.path.exists(path):
@@ -350,8 +364,38 @@ class Library:
             raise LibraryError(f"no such file or track id: {text}")
         return found
 
+    def track_by_path(self, path: str) -> Track | None:
+        """The track at ``path`` (absolute), or None when it is not in the library."""
+        return self._store.track_by_path(path)
+
+    def tracks_by_ids(self, ids: Sequence[int]) -> dict[int, Track]:
+        return self._store.tracks_by_ids(ids)
+
+    def counts(self) -> dict[str, int]:
+        """``tracks``, ``analysed``, ``pending``, ``analysis_failed``, ``unreadable`` and
+        ``failed`` (the last two together), as :meth:`Store.counts` gives them."""
+        return self._store.counts()
+
+    @property
+    def location(self) -> str | None:
+        """Where a shared library lives, for the user (password hidden); None when it is
+        the library on this computer."""
+        return self._store.location
+
+    def check(self) -> None:
+        """Read the whole library database; :class:`DamagedStoreError` when it is damaged."""
+        self._store.check()
+
     def model_card(self) -> dict[str, Any] | None:
         return read_card(self.models_path)
+
+    def model_is_current(self) -> bool:
+        """True when a model trained on this feature version is saved: suggestions work.
+
+        Otherwise (none yet, or trained on other features) the library must be trained.
+        """
+        card = self.model_card()
+        return card is not None and card.get("feature_version") == FEATURE_VERSION
 
     def status(self) -> dict[str, Any]:
         """Counts, folders, failures with reasons and the model card."""
@@ -359,7 +403,7 @@ class Library:
             "home": str(self.home),
             "folders": self.folders(),
             "feature_version": FEATURE_VERSION,
-            **self.store.counts(FEATURE_VERSION),
+            **self._store.counts(),
             "failures": [
                 {"path": f.path, "stage": f.stage, "reason": f.reason} for f in self.failures()
             ],
@@ -388,21 +432,39 @@ class Library:
         with self._loading:
             model = self.model()
             if self._index is None:
-                ids, X = self.store.features(FEATURE_VERSION)
+                ids, X = self._store.features()
                 self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
             return self._index
 
+    def analyze_now(self, refs: Sequence[str | int | Track]) -> list[Track]:
+        """Analyse the tracks a query is about that are not analysed yet; return them.
+
+        Queries (:meth:`similar`, :meth:`journey`) only read: a caller that may ask
+        about a song not analysed yet (just added, or changed on disk) asks for this
+        step first. Raises :class:`LibraryError` for a track that cannot be analysed.
+        """
+        tracks = [self.resolve(ref) for ref in refs]
+        index = self.index()
+        todo = [t for t in tracks if t.id not in index]
+        for track in todo:
+            if track.error and not is_retried(track.error):
+                raise LibraryError(f"{track.path} could not be analysed: {track.error}")
+        if todo:
+            run(self.analyze(workers=1, track_ids=[t.id for t in todo]))
+            index = self.index()
+            for track in todo:
+                if track.id not in index:
+                    failed = self.resolve(track.id)
+                    raise LibraryError(f"{track.path} could not be analysed: {failed.error}")
+        return [self.resolve(t.id) for t in tracks]
+
     def _vector_of(self, query: Track) -> np.ndarray:
-        """``query``'s vector in the model's space, analysing it first if needed."""
+        """``query``'s vector in the model's space (it must be analysed)."""
         index = self.index()
         if query.id not in index:
-            if query.error and not is_retried(query.error):
+            if query.error:
                 raise LibraryError(f"{query.path} could not be analysed: {query.error}")
-            run(self.analyze(workers=1, track_ids=[query.id]))
-            index = self.index()
-            if query.id not in index:
-                failed = self.resolve(query.id)
-                raise LibraryError(f"{query.path} could not be analysed: {failed.error}")
+            raise LibraryError(f"{query.path} is not analysed yet (analyse it first)")
         return index.vector(query.id)
 
     def similar(
@@ -451,7 +513,7 @@ class Library:
         if not radio:
             return candidates[:n]
         rules = self.radio_rules()
-        played = self.store.tracks_by_ids(list(history))
+        played = self._store.tracks_by_ids(list(history))
         anchor = seeds[-1].id if len(seeds) == 1 else -1
 
         def fallback() -> list[Recommendation]:
@@ -459,7 +521,7 @@ class Library:
             genres = {normalised(s.genre) for s in seeds if s.genre}
             near = [
                 t.id
-                for t in self.store.tracks()
+                for t in self._store.tracks()
                 if t.id in index
                 and (normalised(t.artist) in artists or normalised(t.genre) in genres)
             ]
@@ -474,8 +536,8 @@ class Library:
             typical=index.typical_distance(),
             history=[played[i] for i in history if i in played],
             fallback=fallback,
-            seed_skips=self.store.skips_for_seed(anchor),
-            skip_totals=self.store.skip_totals(),
+            seed_skips=self._store.skips_for_seed(anchor),
+            skip_totals=self._store.skip_totals(),
             bias=bias,
         )
 
@@ -485,7 +547,7 @@ class Library:
         if not ids:
             return []
         index = self.index()
-        found = self.store.tracks_by_ids(ids)
+        found = self._store.tracks_by_ids(ids)
         assert self._model is not None  # index() loaded it
         weights = self._model.weights_
         vectors = np.stack([index.vector(t) for t in ids])
@@ -504,7 +566,24 @@ class Library:
     def clusters(self) -> list[atlas.Cluster]:
         """The model's clusters with sizes and generated names, largest first."""
         index = self.index()
-        return atlas.clusters(index, self.store.tracks_by_ids(index.ids.tolist()))
+        return atlas.clusters(index, self._store.tracks_by_ids(index.ids.tolist()))
+
+    def atlas(self) -> atlas.Atlas:
+        """The map, the clusters and the tracks they show, in one snapshot."""
+        projection = self.projection()
+        return atlas.Atlas(
+            projection, self.clusters(), self._store.tracks_by_ids(projection.ids.tolist())
+        )
+
+    def neighbours(self, track: str | int | Track, k: int = NEIGHBOURS) -> list[int]:
+        """Ids of ``track``'s ``k`` true nearest songs in the full space ([] when it is
+        not analysed)."""
+        index, track_id = self.index(), self.resolve(track).id
+        return atlas.neighbours(index, track_id, k) if track_id in index else []
+
+    def typical_distance(self) -> float:
+        """The distance between two typical songs of the library (what 50 % similar means)."""
+        return self.index().typical_distance()
 
     def journey(
         self, start: str | int | Track, end: str | int | Track, steps: int = 8
@@ -514,11 +593,11 @@ class Library:
         if a.id == b.id:
             raise LibraryError("a journey needs two different songs")
         previous = self._vector_of(a)
-        self._vector_of(b)  # analysed if needed
+        self._vector_of(b)  # raises when it is not analysed
         index = self.index()
         assert self._model is not None  # index() loaded it
         path = [*atlas.journey(index, a.id, b.id, steps), b.id]
-        found = self.store.tracks_by_ids(path)
+        found = self._store.tracks_by_ids(path)
         out = []
         for i, tid in enumerate(path, 1):
             v = index.vector(tid)
@@ -533,18 +612,18 @@ class Library:
     # -- settings and listening feedback -----------------------------------------------
     def family_weights(self) -> dict[str, float]:
         """Each feature family's share of the distance (a setting; used when training)."""
-        text = self.store.get_meta(WEIGHTS_KEY)
+        text = self._store.get_meta(WEIGHTS_KEY)
         return dict(DEFAULT_WEIGHTS) if text is None else json.loads(text)
 
     def set_family_weights(self, weights: dict[str, float] | None) -> None:
         """Change the weights (None: the defaults); they apply from the next training."""
-        self.store.set_meta(
+        self._store.set_meta(
             WEIGHTS_KEY, json.dumps(DEFAULT_WEIGHTS if weights is None else weights)
         )
 
     def time_limit(self) -> float:
         """Seconds a file may take to analyse before it is given up (a setting)."""
-        text = self.store.get_meta(TIME_LIMIT_KEY)
+        text = self._store.get_meta(TIME_LIMIT_KEY)
         try:
             value = float(text) if text is not None else DEFAULT_TIME_LIMIT
         except ValueError:
@@ -555,33 +634,130 @@ class Library:
         """Change the time limit per file (None: the default of a minute)."""
         if seconds is not None and not seconds > 0:
             raise LibraryError("the time limit must be a positive number of seconds")
-        self.store.set_meta(TIME_LIMIT_KEY, str(DEFAULT_TIME_LIMIT if seconds is None else seconds))
+        self._store.set_meta(
+            TIME_LIMIT_KEY, str(DEFAULT_TIME_LIMIT if seconds is None else seconds)
+        )
 
     def radio_rules(self) -> RadioRules:
-        return RadioRules.from_json(self.store.get_meta(RULES_KEY))
+        return RadioRules.from_json(self._store.get_meta(RULES_KEY))
 
     def set_radio_rules(self, rules: RadioRules) -> None:
-        self.store.set_meta(RULES_KEY, rules.to_json())
+        self._store.set_meta(RULES_KEY, rules.to_json())
 
     def record_skip(self, seed: int, track: int) -> None:
         """``track`` was skipped in its first seconds after being suggested for ``seed``."""
-        self.store.record_skip(seed, track, time.time())
+        self._store.record_skip(seed, track, time.time())
 
     def skips(self) -> list[tuple[Track, int]]:
         """Skipped tracks with their total early skips, most skipped first."""
-        totals = self.store.skip_totals()
-        found = self.store.tracks_by_ids(list(totals))
+        totals = self._store.skip_totals()
+        found = self._store.tracks_by_ids(list(totals))
         return sorted(
             ((found[t], c) for t, c in totals.items() if t in found), key=lambda tc: -tc[1]
         )
 
     def reset_skips(self, track: str | int | Track | None = None) -> int:
         """Forget the skips of one track, or all of them; return how many were kept."""
-        return self.store.reset_skips(None if track is None else self.resolve(track).id)
+        return self._store.reset_skips(None if track is None else self.resolve(track).id)
 
     def evaluate(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
         """Leave-one-out precision@k of the model's space for ``label``."""
         index = self.index()
-        tracks = self.store.tracks_by_ids(index.ids.tolist())
+        tracks = self._store.tracks_by_ids(index.ids.tolist())
         labels = [label_of(tracks[int(t)], label) for t in index.ids]
         return {"label": label, **precision_at_k(index.vectors, labels, k)}
+
+    # -- data made elsewhere -------------------------------------------------------------
+    def import_features(
+        self, folder: str | os.PathLike[str], *, train: bool = True
+    ) -> Generator[Progress, None, ImportReport]:
+        """Record a Spark job's output (``encore spark-analyze``) as a local scan and
+        analysis would have, then train (unless ``train`` is false).
+
+        Adds each input folder of the job to the library's folders when it exists on this
+        machine, so later rescans keep its tracks up to date. Nothing is written when any
+        row has another feature version.
+        """
+        from engine.distributed.importing import ImportReport, SparkOutputError, read_output
+
+        report, roots = ImportReport(), set()
+        yield Progress(0, 0, "", "Importing features")
+        try:
+            for batch in read_output(folder):
+                if batch.analysed:
+                    self._store.upsert_tracks([info for info, _ in batch.analysed])
+                    found = [
+                        (track.id, vector)
+                        for (info, vector) in batch.analysed
+                        if (track := self._store.track_by_path(info.path)) is not None
+                    ]
+                    self._store.put_features(found)  # clears earlier analysis errors too
+                    report.analysed += len(found)
+                self._store.record_scan_failures(batch.unreadable)
+                report.unreadable += len(batch.unreadable)
+                if batch.failed:
+                    self._store.upsert_tracks([info for info, _ in batch.failed])
+                    errors = [
+                        (track.id, error)
+                        for (info, error) in batch.failed
+                        if (track := self._store.track_by_path(info.path)) is not None
+                    ]
+                    self._store.put_analysis_errors(errors)
+                    report.analysis_failed += len(errors)
+                roots |= batch.roots
+                self._index = None
+                yield Progress(batch.done, batch.total, batch.last, "Importing features")
+        except SparkOutputError as exc:
+            raise LibraryError(str(exc)) from exc
+        report.folders = tuple(sorted(r for r in roots if os.path.isdir(r)))
+        self._store.add_folders(report.folders)
+        if train and self.counts()["analysed"] >= 2:
+            card = yield from self.train()
+            report.trained_on, report.k = int(card.get("library_size", 0)), int(card.get("k", 0))
+        return report
+
+    def import_fma(self, metadata: str | os.PathLike[str], *, features: bool = False) -> Any:
+        """Tag the library's FMA files from ``fma_metadata`` (see :mod:`engine.datasets.fma`)."""
+        from engine.datasets.fma import import_metadata
+
+        return import_metadata(self._store, metadata, features=features)
+
+    def evaluate_fma(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
+        """:meth:`evaluate` on FMA's own features of the tracks :meth:`import_fma` gave them."""
+        from engine.datasets.fma import evaluate
+
+        return evaluate(self._store, label, k)
+
+    # -- the shared library setting and files (for the window) ---------------------------
+    @staticmethod
+    def shared_store(home: Path) -> str | None:
+        """The shared MongoDB library chosen for ``home`` (used from the next start)."""
+        return store_setting(home)
+
+    @staticmethod
+    def choose_shared_store(home: Path, uri: str | None) -> None:
+        """Use the MongoDB library at ``uri`` from the next start (None: this computer's)."""
+        set_store_setting(home, uri)
+
+    @staticmethod
+    def connect_shared_store(uri: str) -> str:
+        """Connect to ``uri`` once, to test it; return it with its password hidden.
+
+        Raises :class:`StoreError` with a one-line reason when it cannot be used.
+        """
+        from engine.store.mongo import MongoStore, is_mongo_uri, redact
+
+        if not is_mongo_uri(uri):
+            raise StoreError("a shared library needs a mongodb:// or mongodb+srv:// URI")
+        MongoStore(uri, feature_version=FEATURE_VERSION).close()
+        return redact(uri)
+
+    @staticmethod
+    def is_music_file(path: str) -> bool:
+        """True when ``path`` is named like a file Encore plays (by its extension)."""
+        return is_audio_name(path)
+
+    @staticmethod
+    def cover_art(path: str) -> bytes | None:
+        """The embedded front cover of the file at ``path``, as image bytes."""
+        return read_cover(path)

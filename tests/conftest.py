@@ -59,7 +59,7 @@ def trained_home(trained, tmp_path: Path) -> Path:
     """A private copy of the session's trained library state, for tests that change it."""
     import shutil
 
-    trained.store.close()  # flush WAL to disk before copying; it reopens lazily
+    trained._store.close()  # flush WAL to disk before copying; it reopens lazily
     home = tmp_path / "home"
     shutil.copytree(trained.home, home)
     return home

@@ -1,15 +1,15 @@
-"""``encore import-features OUT``: bring a Spark job's Parquet output into a library.
+"""Read a Spark job's Parquet output for ``encore import-features OUT``.
 
-Reads ``features/`` and ``failures/`` with pyarrow (no Spark needed) and records them
-as a local scan and analysis would have: tracks with their tags and vectors, files
-that could not be read as scan failures, tracks that could not be analysed with their
-error. Then it trains the library's model, so recommendations work at once.
+Reads ``features/`` and ``failures/`` with pyarrow (no Spark needed) as a local scan and
+analysis would have found them: tracks with their tags and vectors, files that could not
+be read, tracks that could not be analysed with their error.
+:meth:`engine.library.Library.import_features` records them and trains the model.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,6 @@ import numpy as np
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
-from engine.library import Library, LibraryError
-from engine.progress import Progress
 from engine.tracks import TAG_FIELDS, Failure, TrackInfo
 
 if TYPE_CHECKING:
@@ -28,6 +26,10 @@ if TYPE_CHECKING:
 
 #: Rows read and written per transaction.
 BATCH = 2_000
+
+
+class SparkOutputError(ValueError):
+    """The folder holds no usable Spark output; the message is meant for the user."""
 
 
 @dataclass(slots=True)
@@ -74,7 +76,7 @@ def _check_versions(dataset: ds.Dataset | None, name: str) -> None:
     foreign = {v: n for v, n in counts.items() if v is not None and v != FEATURE_VERSION}
     if foreign:
         found = ", ".join(f"{n} row(s) of version {v}" for v, n in sorted(foreign.items()))
-        raise LibraryError(
+        raise SparkOutputError(
             f"{name}/ holds features this Encore cannot use ({found}; this Encore computes "
             f"version {FEATURE_VERSION}): rerun the Spark job with this Encore version on "
             "every machine; nothing was imported"
@@ -99,7 +101,7 @@ def _matrix(column: pa.Array) -> np.ndarray:
 
     lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
     if column.null_count or not np.all(lengths == N_FEATURES):
-        raise LibraryError(f"features/ holds vectors that are not {N_FEATURES} values long")
+        raise SparkOutputError(f"features/ holds vectors that are not {N_FEATURES} values long")
     values = column.flatten().to_numpy(zero_copy_only=False)
     return values.astype(np.float32, copy=False).reshape(-1, N_FEATURES)
 
@@ -111,84 +113,65 @@ def _info(rows: dict[str, list[Any]], i: int) -> TrackInfo:
     return TrackInfo(path=rows["path"][i], size=rows["size"][i], mtime=rows["mtime"][i], **tags)
 
 
-def import_features(
-    library: Library, folder: str | os.PathLike[str], *, train: bool = True
-) -> Generator[Progress, None, ImportReport]:
-    """Import the output of :mod:`engine.distributed.spark_job` in ``folder``.
+@dataclass(slots=True)
+class OutputBatch:
+    """Rows of a Spark job's output, as a local scan and analysis would have found them."""
 
-    Adds each input folder of the job to the library's folders when it exists on this
-    machine (so later rescans keep the tracks up to date), and trains the model unless
-    ``train`` is false. Nothing is written when any row has another feature version.
+    analysed: list[tuple[TrackInfo, np.ndarray]]  # tracks and their vectors
+    failed: list[tuple[TrackInfo, str]]  # tracks that could not be analysed, and why
+    unreadable: list[Failure]  # files that are not tracks
+    roots: set[str]  # the job's input folders
+    done: int  # rows read so far …
+    total: int  # … of this many
+    last: str  # the last path read
+
+
+def read_output(folder: str | os.PathLike[str]) -> Iterator[OutputBatch]:
+    """Read the output of :mod:`engine.distributed.spark_job` in ``folder``, batch by batch.
+
+    Only reads; :meth:`engine.library.Library.import_features` records what it yields.
+    Raises :class:`SparkOutputError` before yielding anything when there is no output or
+    any row has another feature version.
     """
     try:
         import pyarrow  # noqa: F401 - only to tell the user what is missing
     except ImportError:
-        raise LibraryError(
+        raise SparkOutputError(
             "import-features reads Parquet with pyarrow: pip install 'encore[spark]'"
         ) from None
     out = Path(folder).expanduser()
     features = _dataset(out / FEATURES_DIR)
     failures = _dataset(out / FAILURES_DIR)
     if features is None and failures is None:
-        raise LibraryError(
+        raise SparkOutputError(
             f"no Spark job output in {folder} (no Parquet in {FEATURES_DIR}/ or {FAILURES_DIR}/)"
         )
     _check_versions(features, FEATURES_DIR)
     _check_versions(failures, FAILURES_DIR)
     total = sum(d.count_rows() for d in (features, failures) if d is not None)
-    store = library.store
-    report = ImportReport()
-    roots: set[str] = set()
     done = 0
-    yield Progress(0, total, "", "Importing features")
-
     columns = ["path", "size", "mtime", *TAG_FIELDS, "root"]
     for batch in _batches(features, [*columns, "vector"]):
         rows = _lists(batch, columns)
         vectors = _matrix(batch.column("vector"))
         n = len(rows["path"])
-        store.upsert_tracks([_info(rows, i) for i in range(n)])
-        tracks = [store.track_by_path(p) for p in rows["path"]]
-        # A track whose earlier local analysis failed keeps its error through an upsert
-        # of the same file: clear it, or it would stay listed as failed.
-        stale = [(t.id, "") for t in tracks if t is not None and t.error]
-        if stale:
-            store.put_analysis_errors(stale)
-        found = [(t.id, v) for t, v in zip(tracks, vectors, strict=True) if t is not None]
-        store.put_features(found, FEATURE_VERSION)
-        report.analysed += len(found)
-        roots.update(r for r in rows["root"] if r)
         done += n
-        yield Progress(done, total, rows["path"][-1], "Importing features")
-
+        analysed = [(_info(rows, i), vectors[i]) for i in range(n)]
+        roots = {r for r in rows["root"] if r}
+        yield OutputBatch(analysed, [], [], roots, done, total, rows["path"][-1])
     for batch in _batches(failures, [*columns, "stage", "error"]):
         rows = _lists(batch, [*columns, "stage", "error"])
         n = len(rows["path"])
-        # As a local scan records them: an unreadable file is not a track...
+        done += n
+        # As a local scan records them: an unreadable file is not a track, and a track
+        # that could not be analysed is a track with an error.
         unreadable = [
             Failure(rows["path"][i], "scan", rows["error"][i], rows["size"][i], rows["mtime"][i])
             for i in range(n)
             if rows["stage"][i] != "analyze"
         ]
-        store.record_scan_failures(unreadable)
-        # ...and a track that could not be analysed is a track with an error.
-        failed = [i for i in range(n) if rows["stage"][i] == "analyze"]
-        store.upsert_tracks([_info(rows, i) for i in failed])
-        errors = []
-        for i in failed:
-            track = store.track_by_path(rows["path"][i])
-            if track is not None:
-                errors.append((track.id, rows["error"][i]))
-        store.put_analysis_errors(errors)
-        report.unreadable += len(unreadable)
-        report.analysis_failed += len(errors)
-        roots.update(r for r in rows["root"] if r)
-        done += n
-        yield Progress(done, total, rows["path"][-1], "Importing features")
-
-    report.folders = tuple(sorted(r for r in roots if os.path.isdir(r)))
-    store.add_folders(report.folders)
-    if train and store.counts(FEATURE_VERSION)["analysed"] >= 2:
-        card = yield from library.train()
-        report.trained_on, report.k = int(card.get("library_size", 0)), int(card.get("k", 0))
-    return report
+        failed = [
+            (_info(rows, i), rows["error"][i]) for i in range(n) if rows["stage"][i] == "analyze"
+        ]
+        roots = {r for r in rows["root"] if r}
+        yield OutputBatch([], failed, unreadable, roots, done, total, rows["path"][-1])

@@ -62,6 +62,19 @@ class Cluster:
     track_ids: list[int]
 
 
+@dataclass(frozen=True)
+class Atlas:
+    """The library seen whole: the map, the clusters, and the tracks they show."""
+
+    projection: Projection
+    clusters: list[Cluster]
+    tracks: Mapping[int, Track]
+
+
+#: How many true neighbours the map draws for a song.
+NEIGHBOURS = 5
+
+
 def project(index: ClusterIndex) -> Projection:
     """The PCA map of every analysed track (exact SVD of the centred vectors)."""
     X = index.vectors.astype(np.float64)
@@ -133,7 +146,7 @@ def journey(
     return path
 
 
-def neighbours(index: ClusterIndex, track_id: int, n: int = 5) -> list[int]:
+def neighbours(index: ClusterIndex, track_id: int, n: int = NEIGHBOURS) -> list[int]:
     """The true nearest tracks in the full space (what the 2-D map can misplace)."""
     ids, _ = index.search(index.vector(track_id), n, exclude=[track_id])
     return [int(i) for i in ids]

@@ -60,7 +60,8 @@ class Store(ABC):
     """Tracks, their feature vectors, failures and small settings.
 
     Every write method is one transaction: a crash leaves either all of it or
-    none of it.
+    none of it. A store is opened for one feature version (``feature_version``): the
+    vectors it reads, writes and counts are of that version.
     """
 
     #: Where a shared store lives, for the user (password hidden); None for a local one.
@@ -117,15 +118,15 @@ class Store(ABC):
 
     # -- features ----------------------------------------------------------------
     @abstractmethod
-    def pending_analysis(
-        self, version: int, retry: Callable[[str], bool] | None = None
-    ) -> list[tuple[int, str]]:
-        """``(id, path)`` of tracks without features of ``version`` and without an error,
+    def pending_analysis(self, retry: Callable[[str], bool] | None = None) -> list[tuple[int, str]]:
+        """``(id, path)`` of tracks without features of the store's feature version and
+        without an error,
         or whose error ``retry`` accepts (a crash or time-out is worth another try)."""
 
     @abstractmethod
-    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
-        """Store vectors of ``version``; their tracks' earlier analysis errors are cleared."""
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Store vectors (of the store's feature version); their tracks' earlier analysis
+        errors are cleared."""
 
     @abstractmethod
     def put_analysis_errors(self, rows: Sequence[tuple[int, str]]) -> None: ...
@@ -137,11 +138,11 @@ class Store(ABC):
         :meth:`failures` with stage ``damaged``; a changed file loses its note."""
 
     @abstractmethod
-    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, matrix)``: int64 ids and float32 rows for features of ``version``."""
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, matrix)``: int64 ids and float32 rows of the store's feature version."""
 
     @abstractmethod
-    def counts(self, version: int) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """``tracks``, ``analysed``, ``pending``, ``analysis_failed``, ``unreadable`` (files
         that are not tracks) and ``failed`` (the last two together)."""
 

@@ -321,9 +321,8 @@ class MongoStore(Store):
 
     # -- features ----------------------------------------------------------------------
     @_translated
-    def pending_analysis(
-        self, version: int, retry: Callable[[str], bool] | None = None
-    ) -> list[tuple[int, str]]:
+    def pending_analysis(self, retry: Callable[[str], bool] | None = None) -> list[tuple[int, str]]:
+        version = self._feature_version
         done = {d["_id"] for d in self._db.features.find({"version": version}, {"_id": 1})}
         docs = self._db.tracks.find({}, {"path": 1, "error": 1}).sort("_id", 1)
         return [
@@ -334,7 +333,7 @@ class MongoStore(Store):
         ]
 
     @_translated
-    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         from bson import Binary
         from pymongo import ReplaceOne
 
@@ -346,7 +345,7 @@ class MongoStore(Store):
                 {"_id": int(i)},
                 {
                     "_id": int(i),  # explicit: not every server copies it from the filter
-                    "version": version,
+                    "version": self._feature_version,
                     "vector": Binary(np.asarray(v, dtype=np.float32).tobytes()),
                     "analysed_at": now,
                 },
@@ -385,14 +384,14 @@ class MongoStore(Store):
             self._db.tracks.bulk_write(ops, ordered=False)
 
     @_translated
-    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
-        docs = self._db.features.find({"version": version}).sort("_id", 1)
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        docs = self._db.features.find({"version": self._feature_version}).sort("_id", 1)
         return vector_rows([(d["_id"], d["vector"]) for d in docs])
 
     @_translated
-    def counts(self, version: int) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         tracks = self._db.tracks.count_documents({})
-        analysed = self._db.features.count_documents({"version": version})
+        analysed = self._db.features.count_documents({"version": self._feature_version})
         errors = self._db.tracks.count_documents({"error": {"$nin": ["", None]}})
         scan_failed = self._db.scan_failures.count_documents({})
         return count_summary(tracks, analysed, errors, scan_failed)

@@ -391,21 +391,19 @@ class SQLiteStore(Store):
         return out
 
     # -- features ----------------------------------------------------------------
-    def pending_analysis(
-        self, version: int, retry: Callable[[str], bool] | None = None
-    ) -> list[tuple[int, str]]:
+    def pending_analysis(self, retry: Callable[[str], bool] | None = None) -> list[tuple[int, str]]:
         rows = self._con().execute(
             "SELECT t.id, t.path, t.error FROM tracks t LEFT JOIN features f"
             " ON f.track_id = t.id AND f.version = ?"
             " WHERE f.track_id IS NULL ORDER BY t.id",
-            (version,),
+            (self._feature_version,),
         )
         return [
             (r[0], _py_path(r[1])) for r in rows if not r[2] or (retry is not None and retry(r[2]))
         ]
 
-    def put_features(self, rows: Sequence[tuple[int, np.ndarray]], version: int) -> None:
-        now = time.time()
+    def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        now, version = time.time(), self._feature_version
         with self._tx() as tx:
             tx.executemany(
                 "INSERT OR REPLACE INTO features(track_id, version, vector, analysed_at)"
@@ -435,9 +433,9 @@ class SQLiteStore(Store):
                 [(float(d), note, int(i)) for i, d, note in rows],
             )
 
-    def features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
         sql = "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id"
-        return vector_rows(self._con().execute(sql, (version,)).fetchall())
+        return vector_rows(self._con().execute(sql, (self._feature_version,)).fetchall())
 
     # -- listening feedback ---------------------------------------------------------
     def record_skip(self, seed_id: int, track_id: int, at: float) -> None:
@@ -506,11 +504,11 @@ class SQLiteStore(Store):
         sql = "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id"
         return vector_rows(self._con().execute(sql, (name,)).fetchall())
 
-    def counts(self, version: int) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         con = self._con()
         tracks = con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
         analysed = con.execute(
-            "SELECT COUNT(*) FROM features WHERE version = ?", (version,)
+            "SELECT COUNT(*) FROM features WHERE version = ?", (self._feature_version,)
         ).fetchone()[0]
         errors = con.execute("SELECT COUNT(*) FROM tracks WHERE error != ''").fetchone()[0]
         scan_failed = con.execute("SELECT COUNT(*) FROM scan_failures").fetchone()[0]

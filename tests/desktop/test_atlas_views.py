@@ -44,9 +44,10 @@ def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):
     qtbot.waitUntil(lambda: len(window.map._next.data) == 5, timeout=5_000)
     assert len(window.map._current.data) == 1
     # Ctrl+click shows the true neighbours (5 dotted segments)
-    layer.sigClicked.emit(layer, [point], FakeClick(ctrl=True))
+    layer.sigClicked.emit(layer, [point], FakeClick(ctrl=True))  # searched off the GUI thread
+    qtbot.waitUntil(lambda: window.map._true.getData()[0] is not None, timeout=10_000)
     xs, _ = window.map._true.getData()
-    assert xs is not None and len(xs) == 5 * 3
+    assert len(xs) == 5 * 3
     window.map.colour_by.setCurrentIndex(1)  # by genre: one colour per style here
     assert len(window.map._layers) == 5
     close_window(qtbot, window)

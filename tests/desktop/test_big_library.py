@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.analysis.features import FEATURE_VERSION, N_FEATURES
+from engine.analysis.features import N_FEATURES
 from engine.library import Library, run
 from engine.tracks import TrackInfo
 from tests.desktop.test_main_window import Heartbeat, close_window, open_window
@@ -28,7 +28,7 @@ def big_home(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("big-home")
     library = Library(home)
     genres = ("Jazz", "Rock", "Ambient", "Folk")
-    library.store.upsert_tracks(
+    library._store.upsert_tracks(
         [
             TrackInfo(
                 path=f"/nonexistent/album{i // 100}/{i}.mp3",
@@ -43,11 +43,11 @@ def big_home(tmp_path_factory: pytest.TempPathFactory):
             for i in range(N)
         ]
     )
-    ids = [tid for tid, _ in library.store.pending_analysis(FEATURE_VERSION)]
+    ids = [tid for tid, _ in library._store.pending_analysis()]
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((300, N_FEATURES)).astype(np.float32) * 3
     X = centres[rng.integers(0, 300, N)] + rng.standard_normal((N, N_FEATURES)).astype(np.float32)
-    library.store.put_features(list(zip(ids, X, strict=True)), FEATURE_VERSION)
+    library._store.put_features(list(zip(ids, X, strict=True)))
     run(library.train())
     library.close()
     return home

@@ -34,7 +34,7 @@ def test_a_folder_given_at_start_plays_its_first_song_and_fills_up_next(qtbot, t
 def test_the_failed_files_dialog_retries_them(qtbot, trained_home):
     library = Library(trained_home)
     victim = library.tracks()[0]
-    library.store.put_analysis_errors([(victim.id, "not decodable audio: damaged")])
+    library._store.put_analysis_errors([(victim.id, "not decodable audio: damaged")])
     library.close()
     window = open_window(qtbot, trained_home)
     dialog = FailuresDialog(window.library.failures(), window, retry=window.jobs.retry_failed)

@@ -139,7 +139,7 @@ def test_skipping_a_suggestion_early_is_remembered_and_shown(qtbot, trained_home
     first = window.up_next.tracks[0]
     window.play(first)  # the listener picks the first suggestion …
     window.playback.next()  # … and skips it at once
-    assert window.library.store.skips_for_seed(seed.id) == {first.id: 1}
+    assert window.library._store.skips_for_seed(seed.id) == {first.id: 1}
 
     window.play(seed)
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
@@ -147,7 +147,8 @@ def test_skipping_a_suggestion_early_is_remembered_and_shown(qtbot, trained_home
     ids = [t.id for t in window.up_next.tracks]
     assert first.id not in ids or "skipped 1× after this song" in items[ids.index(first.id)]
     window.forget_skips()
-    assert window.library.store.skip_totals() == {}
+    qtbot.waitUntil(lambda: "Forgot" in window.statusBar().currentMessage(), timeout=10_000)
+    assert window.library._store.skip_totals() == {}
     close_window(qtbot, window)
 
 
@@ -266,7 +267,7 @@ def test_choosing_a_shared_mongodb_library(qtbot, tmp_path, mongo_server):
     home = tmp_path / "home"
     window = open_window(qtbot, home)
     window.choose_store("postgres://nope")
-    assert "mongodb://" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "mongodb://" in window.statusBar().currentMessage(), timeout=10_000)
     assert store_setting(home) is None
     uri = f"{mongo_server}/shared"
     window.choose_store(uri)
@@ -276,7 +277,7 @@ def test_choosing_a_shared_mongodb_library(qtbot, tmp_path, mongo_server):
     assert oct((home / "store.json").stat().st_mode & 0o777) == "0o600"
     close_window(qtbot, window)
     reopened = Library(home)
-    assert isinstance(reopened.store, MongoStore)
+    assert isinstance(reopened._store, MongoStore)
     reopened.close()
     window = open_window(qtbot, home)
     assert "shared library mongodb://" in window.counts.text()

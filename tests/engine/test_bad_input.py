@@ -22,7 +22,7 @@ import soundfile as sf
 
 import engine.ingest.scan
 from engine.analysis.decode import DecodeError, load_mono
-from engine.analysis.features import FEATURE_VERSION, analyze_file
+from engine.analysis.features import analyze_file
 from engine.datasets.synth import render, write_audio
 from engine.ingest.scan import ScanReport
 from engine.library import AnalyzeReport, Library, run
@@ -257,7 +257,7 @@ def test_every_kind_ends_as_its_table_says(scanned: Scanned) -> None:
     library, corpus = scanned.library, scanned.corpus
     tracks = {t.path: t for t in library.tracks()}
     failures = _failures(library)
-    ids, vectors = library.store.features(FEATURE_VERSION)
+    ids, vectors = library._store.features()
     vector_of = dict(zip(ids.tolist(), vectors, strict=True))
     checked = 0
     seen: dict[str, set[str]] = {}
@@ -306,11 +306,11 @@ def test_names_loops_and_vanished_folders(scanned: Scanned) -> None:
     paths = [t.path for t in library.tracks()]
     # the link loop ends, and the file behind it is indexed once, by its real path
     assert [p for p in paths if p.endswith("inside.ogg")] == [str(root / "loop" / "inside.ogg")]
-    tokyo = library.store.track_by_path(
+    tokyo = library._store.track_by_path(
         str(root / "Mötley 🎸" / "  Spaced   Album  " / "01 - 東京 ☂.ogg")
     )
     assert tokyo is not None and tokyo.title == "東京 ☂" and tokyo.tracknumber == 1
-    emoji = library.store.track_by_path(str(root / "Ünïcødé 🎵  song  .flac"))
+    emoji = library._store.track_by_path(str(root / "Ünïcødé 🎵  song  .flac"))
     assert emoji is not None and emoji.title == "Ünïcødé 🎵  song"
     # a folder removed before it was listed is a problem of the scan, not a failed file
     assert len(scanned.scan.problems) == 1
@@ -376,10 +376,10 @@ def test_counts_add_up(scanned: Scanned) -> None:
 @pytest.mark.slow
 def test_good_files_are_unaffected_by_their_neighbours(scanned: Scanned) -> None:
     library = scanned.library
-    ids, vectors = library.store.features(FEATURE_VERSION)
+    ids, vectors = library._store.features()
     vector_of = dict(zip(ids.tolist(), vectors, strict=True))
     for path in scanned.corpus.kinds["ordinary tracks beside all of these"]:
-        track = library.store.track_by_path(str(path))
+        track = library._store.track_by_path(str(path))
         alone = analyze_file(path)  # in this process, with nothing else around
         np.testing.assert_allclose(vector_of[track.id], alone, rtol=1e-4, atol=1e-4)
 

@@ -328,7 +328,7 @@ def test_damage_inside_the_file_is_reported_not_a_traceback(tmp_path: Path) -> N
     with pytest.raises(DamagedStoreError, match="malformed"):
         library.tracks()  # ...and the damage shows when it is read
     with pytest.raises(DamagedStoreError):
-        library.store.check()  # what the window runs before it opens
+        library._store.check()  # what the window runs before it opens
     library.close()
     for args in (("status",), ("tracks",), ("scan",)):
         result = encore(home, *args, check=False)
@@ -351,7 +351,7 @@ def test_recovery_keeps_the_damaged_file_and_rebuilds_from_its_folders(tmp_path:
     assert not (home / f"{SQLITE_FILE}-wal").exists()  # never replayed into the new one
 
     library = Library(home)
-    library.store.check()
+    library._store.check()
     assert library.folders() == [str(music)] and library.tracks() == []
     library.close()
     out = encore(home, "scan", "--no-analyze").stdout  # no DIR: the carried-over folder

@@ -99,7 +99,7 @@ def test_crashed_files_are_retried_and_verdicts_wait_for_a_change(tmp_path: Path
     ids = {t.path: t.id for t in library.tracks()}
     # as the numba race left them: two files marked crashed (old and new wording), and
     # one marked with a verdict on the file itself
-    library.store.put_analysis_errors(
+    library._store.put_analysis_errors(
         [
             (ids[str(songs[0])], LEGACY_CRASH_REASON),
             (ids[str(songs[1])], CRASH_REASON),

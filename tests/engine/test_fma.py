@@ -159,7 +159,7 @@ def test_import_attaches_tags_and_features_by_track_id(tmp_path, fma_dirs):
     try:
         run(library.scan([str(audio)]))
         before = {t.path: t for t in library.tracks()}
-        report = fma.import_metadata(library.store, metadata, features=True)
+        report = fma.import_metadata(library._store, metadata, features=True)
         assert (report.matched, report.unmatched) == (6, 2)
         assert report.tags_updated == 6 and report.features_imported == 6
         assert "6 FMA tracks matched by id, 2 other files" in report.summary()
@@ -177,7 +177,7 @@ def test_import_attaches_tags_and_features_by_track_id(tmp_path, fma_dirs):
             assert by_path[path].title == before[path].title
             assert by_path[path].genre == before[path].genre == ""
 
-        ids, matrix = library.store.external_features("fma")
+        ids, matrix = library._store.external_features("fma")
         expected = feature_rows()
         assert ids.dtype == np.int64 and matrix.dtype == np.float32
         fma_of = {t.id: fma.track_id_from_path(t.path) for t in by_path.values()}
@@ -185,9 +185,9 @@ def test_import_attaches_tags_and_features_by_track_id(tmp_path, fma_dirs):
         for i, row in zip(ids.tolist(), matrix, strict=True):
             np.testing.assert_array_equal(row, expected[fma_of[i]])
 
-        again = fma.import_metadata(library.store, metadata, features=False)
+        again = fma.import_metadata(library._store, metadata, features=False)
         assert (again.matched, again.tags_updated, again.features_imported) == (6, 0, 0)
-        assert len(library.store.external_features("fma")[0]) == 6
+        assert len(library._store.external_features("fma")[0]) == 6
     finally:
         library.close()
 
@@ -196,7 +196,7 @@ def test_store_rules_for_tags_and_external_features(tmp_path, fma_dirs):
     audio, _ = fma_dirs
     library = Library(tmp_path / "home")
     try:
-        store = library.store
+        store = library._store
         ids, matrix = store.external_features("fma")
         assert ids.shape == (0,) and matrix.shape == (0, 0) and matrix.dtype == np.float32
         run(library.scan([str(audio)]))

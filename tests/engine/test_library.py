@@ -91,7 +91,7 @@ def test_incremental_rescan_adds_changes_and_removes(small_library):
     first = run(library.scan([str(folder)]))
     assert (first.added, first.updated, first.removed) == (2 * PER_STYLE, 0, 0)
     run(library.analyze())
-    assert library.store.pending_analysis(FEATURE_VERSION) == []
+    assert library._store.pending_analysis() == []
 
     again = run(library.scan())  # no folders: rescans the remembered ones
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 16)
@@ -107,9 +107,9 @@ def test_incremental_rescan_adds_changes_and_removes(small_library):
     assert (report.added, report.updated, report.removed) == (1, 1, 1)
     paths = {t.path for t in library.tracks()}
     assert str(victim) not in paths and str(new) in paths
-    pending = {p for _, p in library.store.pending_analysis(FEATURE_VERSION)}
+    pending = {p for _, p in library._store.pending_analysis()}
     assert pending == {str(changed), str(new)}
-    assert library.store.track_by_path(str(changed)).title == "Changed"
+    assert library._store.track_by_path(str(changed)).title == "Changed"
 
 
 def test_bad_files_are_recorded_and_everything_else_is_kept(small_library):
@@ -176,9 +176,12 @@ def test_a_track_analysed_after_training_still_gets_recommendations(small_librar
     late = folder / "Ambient Pads" / "late.flac"
     write_audio(late, render("Ambient Pads", 1234, seconds=6), 22050)
     run(library.scan())
-    # not analysed yet: similar() analyses it on the spot
+    # not analysed yet: a query only reads, analysing it is a step of its own
+    with pytest.raises(LibraryError, match="not analysed yet"):
+        library.similar(str(late), 5)
+    (track,) = library.analyze_now([str(late)])
+    assert track.analysed and library.track_by_path(str(late)).analysed
     recs = library.similar(str(late), 5)
-    assert library.store.track_by_path(str(late)).analysed
     styles = Counter(style_of(r.track.path) for r in recs)
     assert styles["Ambient Pads"] >= 4
 
@@ -202,10 +205,10 @@ def test_file_names_that_are_not_utf8_are_indexed_like_any_other(tmp_path, music
     library = Library(tmp_path / "home")
     report = run(library.scan([str(folder)]))
     assert (report.added, report.failed) == (2, 0)
-    track = library.store.track_by_path(odd)
+    track = library._store.track_by_path(odd)
     assert track is not None and track.path == odd and track.title == "latin1 \ufffdt\ufffd"
     run(library.analyze())
-    assert library.store.track_by_path(odd).analysed
+    assert library._store.track_by_path(odd).analysed
     os.remove(odd)
     assert run(library.scan()).removed == 1
     library.close()

@@ -99,7 +99,7 @@ def test_an_early_skip_demotes_the_song_for_that_seed_and_can_be_reset(radio_lib
     assert not demoted or "skipped 3×" in demoted[0].reason
     assert [(t.id, n) for t, n in library.skips()] == [(before[0], 3)]
     # skipped three times in all: now demoted for other seeds too
-    assert library.store.skip_totals() == {before[0]: 3}
+    assert library._store.skip_totals() == {before[0]: 3}
     assert library.reset_skips() == 1
     assert [r.track.id for r in library.similar(seed, 5)] == before
 

@@ -64,7 +64,7 @@ def stored_vectors(home: Path) -> dict[str, np.ndarray]:
     library = Library(home)
     try:
         paths = {t.id: t.path for t in library.tracks()}
-        ids, X = library.store.features(FEATURE_VERSION)
+        ids, X = library._store.features()
         return {paths[int(i)]: x for i, x in zip(ids, X, strict=True)}
     finally:
         library.close()
