@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from engine.tracks import Track
+from engine.tracks import Track, clock
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("title", "Title"),
@@ -35,16 +35,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 TEXT_COLUMNS = ("title", "artist", "album", "genre")
 TrackRole = Qt.ItemDataRole.UserRole + 1
 AnyIndex = QModelIndex | QPersistentModelIndex
-
-
-def format_time(seconds: float | None) -> str:
-    """``m:ss`` (or ``h:mm:ss``) for a duration in seconds."""
-    if seconds is None or seconds < 0:
-        return "–:––"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _state(track: Track) -> str:
@@ -113,7 +103,7 @@ class TrackTableModel(QAbstractTableModel):
         key = COLUMNS[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "duration":
-                return format_time(track.duration)
+                return clock(track.duration)
             if key == "analysed":
                 return _state(track)
             return getattr(track, key)

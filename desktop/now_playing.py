@@ -14,8 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.library_model import format_time
-from engine.tracks import Track
+from engine.tracks import Track, clock
 
 COVER_SIZE = 64
 
@@ -53,8 +52,8 @@ class NowPlayingBar(QWidget):
         self.prev_button = button(QStyle.StandardPixmap.SP_MediaSkipBackward, "Previous (Ctrl+←)")
         self.play_button = button(QStyle.StandardPixmap.SP_MediaPlay, "Play/pause (Space)")
         self.next_button = button(QStyle.StandardPixmap.SP_MediaSkipForward, "Next (Ctrl+→)")
-        self.elapsed = QLabel(format_time(0))
-        self.remaining = QLabel(format_time(0))
+        self.elapsed = QLabel(clock(0))
+        self.remaining = QLabel(clock(0))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("seek")
         self.slider.setEnabled(False)
@@ -131,8 +130,8 @@ class NowPlayingBar(QWidget):
     def set_position(self, ms: int) -> None:
         if not self._dragging:
             self.slider.setValue(ms)
-        self.elapsed.setText(format_time(ms / 1000))
-        self.remaining.setText("-" + format_time(max(0, self._duration - ms) / 1000))
+        self.elapsed.setText(clock(ms / 1000))
+        self.remaining.setText("-" + clock(max(0, self._duration - ms) / 1000))
 
     def set_volume(self, percent: int, muted: bool) -> None:
         self.volume.setValue(percent)

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress, run
 
 
 class Task(QObject):
@@ -54,7 +54,7 @@ class Task(QObject):
         try:
             result = self.fn(self.token)
             if inspect.isgenerator(result):
-                result = self._drive(result)
+                result = run(result, self._relay, self.token)
             if not self.token.cancelled:
                 self.succeeded.emit(result)
         except Exception as exc:  # report, never take the GUI down
@@ -68,16 +68,8 @@ class Task(QObject):
             # which may itself be blocked waiting for this thread (e.g. while closing).
             self.thread.quit()
 
-    def _drive(self, steps: Any) -> Any:
-        while True:
-            if self.token.cancelled:
-                steps.close()  # runs the step's own clean-up (e.g. saving finished work)
-                return None
-            try:
-                p = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(p, Progress):
-                self.progress.emit(p.done, p.total, p.message)
-            else:
-                self.partial.emit(p)
+    def _relay(self, item: object) -> None:
+        if isinstance(item, Progress):
+            self.progress.emit(item.done, item.total, item.message)
+        else:
+            self.partial.emit(item)

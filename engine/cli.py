@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from engine import __version__
+from engine.progress import Progress, run
+from engine.tracks import clock
 
 if TYPE_CHECKING:
     from engine.library import Library
@@ -43,7 +45,14 @@ class ProgressPrinter:
         self._width = 0
         self._started: dict[str, float] = {}
 
-    def update(self, done: int, total: int, message: str, current: str = "") -> None:
+    def show(self, progress: Progress) -> None:
+        """Draw one step's progress (the batch steps' :class:`Progress`)."""
+        done, total, message, current = (
+            progress.done,
+            progress.total,
+            progress.message,
+            progress.current,
+        )
         now = time.monotonic()
         started = self._started.setdefault(message, now)
         if self.tty:
@@ -53,7 +62,7 @@ class ProgressPrinter:
             if total:
                 eta = ""
                 if 0 < done < total and now - started > 2:
-                    eta = f" ~{_clock((now - started) / done * (total - done))} left"
+                    eta = f" ~{clock((now - started) / done * (total - done))} left"
                 head = f"{message} {done}/{total}{eta} "
                 bar_width = max(0, min(30, columns - len(head) - 2))
                 filled = bar_width * done // total
@@ -82,20 +91,10 @@ class ProgressPrinter:
         self._step = -1
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def drive(steps: Generator[Any, None, T], printer: ProgressPrinter) -> T:
-    """Run a batch generator, drawing its progress; return its report."""
+def drive(steps: Generator[Progress, None, T], printer: ProgressPrinter) -> T:
+    """Run a batch step with ``printer`` drawing its progress; return its report."""
     try:
-        while True:
-            p = next(steps)
-            printer.update(p.done, p.total, p.message, p.current)
-    except StopIteration as stop:
-        return stop.value
+        return run(steps, printer.show)  # type: ignore[return-value] - never cancelled
     finally:
         printer.close()
 
@@ -628,13 +627,6 @@ def _cmd_import_features(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def _duration(seconds: float | None) -> str:
-    if not seconds:
-        return "--:--"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
 def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
     tracks = library.tracks()
     if args.json:
@@ -642,7 +634,7 @@ def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
         return 0
     for t in tracks:
         mark = "*" if t.analysed else ("!" if t.error else " ")
-        print(f"{t.id:6d} {mark} {_duration(t.duration):>6}  {t.display()}  ({t.album})")
+        print(f"{t.id:6d} {mark} {clock(t.duration):>6}  {t.display()}  ({t.album})")
     print(f"{len(tracks)} tracks (* analysed, ! failed)", file=sys.stderr)
     return 0
 

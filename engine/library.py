@@ -28,7 +28,7 @@ from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
 from engine.ingest.tags import read_cover
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
-from engine.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
 from engine.similarity.atlas import NEIGHBOURS
 from engine.similarity.evaluation import label_of, precision_at_k
@@ -44,7 +44,7 @@ from engine.similarity.model import (
 from engine.similarity.radio import RadioRules, choose, normalised
 from engine.similarity.training import train_in_process
 from engine.store import SQLITE_FILE, DamagedStoreError, SQLiteStore, Store, StoreError, open_store
-from engine.tracks import Failure, Recommendation, Track
+from engine.tracks import Failure, Recommendation, Track, clock
 
 if TYPE_CHECKING:
     from engine.distributed.importing import ImportReport
@@ -96,21 +96,13 @@ class AnalyzeReport:
         return text + (" (cancelled)" if self.cancelled else "")
 
 
-def clock(seconds: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour; tenths below ten seconds): ``0:00.3``, ``4:05``."""
-    if round(seconds, 1) < 10:
-        return f"0:{seconds:04.1f}"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def damage_note(decoded: float, claimed: float | None) -> str:
     """What to tell the user when ``decoded`` seconds of a file said to last ``claimed``
     seconds decode; ``""`` when that is (about) all of it."""
     if not claimed or decoded >= DAMAGED_SHARE * claimed or claimed - decoded < DAMAGED_SECONDS:
         return ""
-    return f"damaged or incomplete: only {clock(decoded)} of {clock(claimed)} decodes"
+    decodes, of = clock(decoded, tenths=True), clock(claimed, tenths=True)
+    return f"damaged or incomplete: only {decodes} of {of} decodes"
 
 
 def recover_damaged_store(home: str | os.PathLike[str] | None = None) -> Path:
@@ -169,15 +161,6 @@ def damaged_store_folders(path: str | os.PathLike[str]) -> list[str]:
             p.decode("utf-8", "surrogateescape") if isinstance(p, bytes) else p for (p,) in rows
         ]
     return []
-
-
-def run(steps: Generator[Progress, None, T]) -> T:
-    """Drive a batch generator to the end and return its report."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 class Library:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Tag fields read from files and stored per track.
-TAG_FIELDS: tuple[str, ...] = (
-    "title",
-    "artist",
-    "album",
-    "albumartist",
-    "genre",
-    "tracknumber",
-    "year",
-    "duration",
-)
+#: The text tag fields (empty when a file has none; the only ones an import may edit).
+TEXT_TAGS: tuple[str, ...] = ("title", "artist", "album", "albumartist", "genre")
+#: Every field read from a file's tags and stored per track (the text ones first).
+TAG_FIELDS: tuple[str, ...] = (*TEXT_TAGS, "tracknumber", "year", "duration")
 
 
 @dataclass(slots=True)
@@ -103,3 +96,18 @@ def track_from_row(row: dict[str, Any]) -> Track:
     known["error"] = known.get("error") or ""
     known["note"] = known.get("note") or ""
     return Track(**known)
+
+
+def clock(seconds: float | None, *, tenths: bool = False) -> str:
+    """A duration as people read it: ``4:05``, ``1:02:03``; ``–:––`` when unknown.
+
+    ``tenths`` shows tenths of a second below ten seconds (``0:00.3``), where whole
+    seconds would hide what matters (a file of which 0.3 s decodes).
+    """
+    if seconds is None or seconds < 0:
+        return "–:––"
+    if tenths and round(seconds, 1) < 10:
+        return f"0:{seconds:04.1f}"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

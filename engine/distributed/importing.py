@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
-from engine.tracks import TAG_FIELDS, Failure, TrackInfo
+from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, TrackInfo
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -108,7 +108,7 @@ def _matrix(column: pa.Array) -> np.ndarray:
 
 def _info(rows: dict[str, list[Any]], i: int) -> TrackInfo:
     tags = {name: rows[name][i] for name in TAG_FIELDS}
-    for name in ("title", "artist", "album", "albumartist", "genre"):
+    for name in TEXT_TAGS:
         tags[name] = tags[name] or ""
     return TrackInfo(path=rows["path"][i], size=rows["size"][i], mtime=rows["mtime"][i], **tags)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from engine.tracks import Failure, Track, TrackInfo
+from engine.tracks import TEXT_TAGS, Failure, Track, TrackInfo
 
 
 def vector_rows(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +165,7 @@ class Store(ABC):
 
     # -- imported metadata and features (engine/datasets/fma.py) ---------------------------------
     #: The tag fields :meth:`update_tags` may change.
-    EDITABLE_TAGS = ("title", "artist", "album", "genre", "albumartist")
+    EDITABLE_TAGS = TEXT_TAGS
 
     @abstractmethod
     def update_tags(self, rows: Sequence[tuple[int, dict[str, str]]]) -> int:

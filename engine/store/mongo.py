@@ -35,13 +35,12 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from engine.store.base import Store, StoreError, count_summary, vector_rows
-from engine.tracks import Failure, Track, TrackInfo, track_from_row
+from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, Track, TrackInfo, track_from_row
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: How long to look for a server before saying it is unreachable.
 SERVER_TIMEOUT_MS = 5000
-_TAGS = ("title", "artist", "album", "albumartist", "genre", "tracknumber", "year", "duration")
 
 
 def is_mongo_uri(text: str | None) -> bool:
@@ -163,7 +162,7 @@ class MongoStore(Store):
         return list(range(last - count + 1, last + 1))
 
     def _track(self, doc: dict[str, Any], versions: dict[int, int]) -> Track:
-        data = {k: doc.get(k) for k in ("size", "mtime", *_TAGS)}
+        data = {k: doc.get(k) for k in ("size", "mtime", *TAG_FIELDS)}
         data.update(
             id=int(doc["_id"]),
             path=_py_path(doc["path"]),
@@ -171,7 +170,7 @@ class MongoStore(Store):
             note=doc.get("note") or "",
             analysed=versions.get(int(doc["_id"])) == self._feature_version,
         )
-        for key in ("title", "artist", "album", "albumartist", "genre"):
+        for key in TEXT_TAGS:
             data[key] = data[key] or ""
         return track_from_row(data)
 
@@ -255,7 +254,7 @@ class MongoStore(Store):
         ops = []
         for info, path in zip(infos, paths, strict=True):
             values: dict[str, Any] = {"size": info.size, "mtime": info.mtime}
-            values.update({k: getattr(info, k) for k in _TAGS})
+            values.update({k: getattr(info, k) for k in TAG_FIELDS})
             if info.path in old:
                 if old[info.path]["_id"] in changed:
                     values["error"] = ""

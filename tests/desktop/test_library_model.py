@@ -1,8 +1,8 @@
 from PySide6.QtCore import Qt
 
-from desktop.library_model import TrackFilterProxy, TrackRole, TrackTableModel, format_time
+from desktop.library_model import TrackFilterProxy, TrackRole, TrackTableModel
 from desktop.library_view import LibraryView
-from engine.tracks import Track
+from engine.tracks import Track, clock
 
 
 def make_tracks(n: int) -> list[Track]:
@@ -25,11 +25,12 @@ def make_tracks(n: int) -> list[Track]:
     ]
 
 
-def test_format_time():
-    assert format_time(0) == "0:00"
-    assert format_time(61.4) == "1:01"
-    assert format_time(3723) == "1:02:03"
-    assert format_time(None) == "–:––"
+def test_clock():
+    assert clock(0) == "0:00"
+    assert clock(61.4) == "1:01"
+    assert clock(3723) == "1:02:03"
+    assert clock(None) == "–:––"
+    assert clock(0.31, tenths=True) == "0:00.3" and clock(40, tenths=True) == "0:40"
 
 
 def test_columns_sorting_and_search(qtbot):
