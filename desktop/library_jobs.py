@@ -104,7 +104,7 @@ def library_job(
         if analysed >= 2 and (changed or stale or not scan):
             card = yield from library.train(None, token)
             if card:
-                summary.append(f"Model: {card['library_size']} tracks, k={card['k']}")
+                summary.append(f"Model: {card.library_size} tracks, k={card.k}")
         elif analysed < 2:
             summary.append("Model: needs at least 2 analysed tracks")
     if stale_table or store_counts(library) != shown:

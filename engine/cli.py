@@ -254,12 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--input", required=True, metavar="DIR", help="music folder, same path on every machine"
     )
-    p.add_argument(
-        "--output", required=True, metavar="DIR", help="for features/, failures/ and model/"
-    )
-    p.add_argument(
-        "--clusters", type=positive_int, metavar="K", help="clusters (default: from size)"
-    )
+    p.add_argument("--output", required=True, metavar="DIR", help="for features/ and failures/")
 
     p = sub.add_parser(
         "import-features", parents=[common], help="add a Spark job's output to the library"
@@ -471,7 +466,9 @@ def _cmd_train(library: Library, args: argparse.Namespace) -> int:
             raise UsageError(f"--weights: {exc}") from None
         library.set_family_weights(weights)
     card = drive(library.train(args.clusters), ProgressPrinter())
-    print(f"Trained on {card['library_size']} tracks with k={card['k']} clusters.")
+    if card is None:
+        return 130  # cancelled (Ctrl+C is handled before it gets here)
+    print(f"Trained on {card.library_size} tracks with k={card.k} clusters.")
     return 0
 
 
@@ -609,9 +606,7 @@ def _cmd_spark_analyze(library: Library, args: argparse.Namespace) -> int:
         print(f"encore: warning: {message}", file=sys.stderr)
 
     try:
-        report = job.analyze_on(
-            args.master, args.input, args.output, clusters=args.clusters, warn=warn
-        )
+        report = job.analyze_on(args.master, args.input, args.output, warn=warn)
     except job.SparkJobError as exc:
         raise LibraryError(str(exc)) from None
     print(f"Spark: {report.summary()}")
@@ -654,10 +649,10 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     card = status["model"]
     if card:
         print(
-            f"Model: k={card.get('k')} trained on {card.get('library_size')} tracks "
-            f"at {card.get('trained_at')} (feature version {card.get('feature_version')})"
+            f"Model: k={card['k']} trained on {card['library_size']} tracks "
+            f"at {card['trained_at']} (feature version {card['feature_version']})"
         )
-        newer = status["analysed"] - int(card.get("library_size", 0))
+        newer = status["analysed"] - card["library_size"]
         if newer > 0:
             print(
                 f"  {newer} track(s) were analysed after training: they are recommended "

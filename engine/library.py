@@ -36,6 +36,7 @@ from engine.similarity.explain import closeness_many, differences_many, family_c
 from engine.similarity.index import ClusterIndex
 from engine.similarity.model import (
     DEFAULT_WEIGHTS,
+    ModelCard,
     ModelError,
     SimilarityModel,
     load_model,
@@ -196,7 +197,7 @@ class Library:
             self.home, feature_version=FEATURE_VERSION, uri=store_uri
         )
         self._model: SimilarityModel | None = None
-        self._card: dict[str, Any] | None = None
+        self._card: ModelCard | None = None
         self._index: ClusterIndex | None = None
         self._loading = threading.RLock()  # model() and index() build once per change
 
@@ -289,10 +290,10 @@ class Library:
 
     def train(
         self, clusters: int | None = None, cancel: CancelToken | None = None
-    ) -> Generator[Progress, None, dict[str, Any]]:
+    ) -> Generator[Progress, None, ModelCard | None]:
         """Fit the model on all analysed tracks (in a worker process) and save it.
 
-        Returns the model card, or ``{}`` when cancelled.
+        Returns the model card, or None when cancelled.
         """
         yield Progress(0, 3, "", "Loading features")
         ids, X = self._store.features()
@@ -307,7 +308,7 @@ class Library:
                 X, clusters, self.models_path, cancel, self.family_weights()
             )
             if card is None:
-                return {}
+                return None
             yield Progress(2, 3, "", "Loading the new model")
             model, card = load_model(self.models_path)
         except ModelError as exc:
@@ -369,7 +370,7 @@ class Library:
         """Read the whole library database; :class:`DamagedStoreError` when it is damaged."""
         self._store.check()
 
-    def model_card(self) -> dict[str, Any] | None:
+    def model_card(self) -> ModelCard | None:
         return read_card(self.models_path)
 
     def model_is_current(self) -> bool:
@@ -378,7 +379,7 @@ class Library:
         Otherwise (none yet, or trained on other features) the library must be trained.
         """
         card = self.model_card()
-        return card is not None and card.get("feature_version") == FEATURE_VERSION
+        return card is not None and card.feature_version == FEATURE_VERSION
 
     def status(self) -> dict[str, Any]:
         """Counts, folders, failures with reasons and the model card."""
@@ -390,7 +391,7 @@ class Library:
             "failures": [
                 {"path": f.path, "stage": f.stage, "reason": f.reason} for f in self.failures()
             ],
-            "model": self.model_card(),
+            "model": card.to_json() if (card := self.model_card()) else None,
         }
 
     # -- recommendations ------------------------------------------------------------
@@ -696,7 +697,8 @@ class Library:
         self._store.add_folders(report.folders)
         if train and self.counts()["analysed"] >= 2:
             card = yield from self.train()
-            report.trained_on, report.k = int(card.get("library_size", 0)), int(card.get("k", 0))
+            if card is not None:
+                report.trained_on, report.k = card.library_size, card.k
         return report
 
     def import_fma(self, metadata: str | os.PathLike[str], *, features: bool = False) -> Any:

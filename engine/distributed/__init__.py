@@ -11,4 +11,3 @@ This package imports neither, so importing it stays cheap.
 #: The folders a Spark job writes under its output folder.
 FEATURES_DIR = "features"
 FAILURES_DIR = "failures"
-MODEL_DIR = "model"

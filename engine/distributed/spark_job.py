@@ -11,8 +11,8 @@ or from Encore's command line, which builds the session itself::
 
 The driver lists the files (so the input folder must be at the same path on every
 machine), the executors read tags and extract features with exactly the code of local
-analysis (:func:`engine.ingest.tags.read_info`, :func:`engine.analysis.features.analyze_file`), and
-the driver trains the model. Under ``--output`` it writes Parquet:
+analysis (:func:`engine.ingest.tags.read_info`,
+:func:`engine.analysis.features.analyze_file`). Under ``--output`` it writes Parquet:
 
 ``features/``
     One row per analysed track: path, size, mtime, the tags, duration, root (the input
@@ -20,11 +20,8 @@ the driver trains the model. Under ``--output`` it writes Parquet:
 ``failures/``
     One row per file that could not be read (stage ``scan``) or analysed (stage
     ``analyze``): path, error, stage, size, mtime, and the tags when they were read.
-``model/``
-    One row: mean, scale, weights, centroids, feature_version, k, n_tracks (no row when
-    fewer than 2 tracks were analysed).
-
-``encore import-features OUT`` loads them into a desktop library.
+``encore import-features OUT`` loads them into a desktop library and trains its model
+there (KMeans on at most 20,000 sampled tracks: seconds).
 """
 
 from __future__ import annotations
@@ -44,19 +41,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from engine.analysis.features import FEATURE_VERSION, analyze_file
 from engine.analysis.pool import safe_call
-from engine.distributed import FAILURES_DIR, FEATURES_DIR, MODEL_DIR
+from engine.distributed import FAILURES_DIR, FEATURES_DIR
 from engine.ingest.scan import walk_audio
 from engine.ingest.tags import TagError, read_info
-from engine.similarity.model import SimilarityModel
 from engine.tracks import TAG_FIELDS
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 #: Files per partition: small enough that a cluster's cores share the work evenly and a
 #: retried task redoes little, big enough that task overhead stays negligible (a file
@@ -83,10 +77,6 @@ FAILURE_COLUMNS: tuple[str, ...] = (
     "stage",
     *(c for c in RESULT_COLUMNS if c not in ("path", "error", "stage", "vector")),
 )
-MODEL_SCHEMA = (
-    "mean array<float>, scale array<float>, weights array<float>, "
-    "centroids array<array<float>>, feature_version int, k int, n_tracks long"
-)
 
 
 class SparkJobError(Exception):
@@ -100,15 +90,13 @@ class JobReport:
     files: int = 0
     analysed: int = 0
     failed: int = 0
-    k: int | None = None
     output: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        model = f"model k={self.k}" if self.k else "no model (fewer than 2 analysed tracks)"
         return (
-            f"{self.files} files: {self.analysed} analysed, {self.failed} failed; {model}; "
+            f"{self.files} files: {self.analysed} analysed, {self.failed} failed; "
             f"wrote {self.output} in {self.seconds:.1f} s"
         )
 
@@ -185,37 +173,17 @@ def _output_uri(output: str) -> str:
     return os.path.abspath(os.path.expanduser(output))
 
 
-def train_model(features: DataFrame, clusters: int | None) -> SimilarityModel | None:
-    """Fit the model on the driver, with scikit-learn, from the collected vectors.
-
-    Why not ``pyspark.ml``: this is the very :class:`SimilarityModel` the desktop app
-    fits and loads, so the standardisation, family weights and clusters behind
-    recommendations from Spark-made features are those of a local library (pyspark.ml's
-    KMeans would give other centroids). It is cheap: 100k tracks x 98 float32 is 40 MB
-    to collect, and KMeans runs on at most 20,000 sampled tracks, which takes seconds.
-    ``None`` when fewer than 2 tracks were analysed.
-    """
-    # Sorted by path so the same input always gives the same model (KMeans is seeded,
-    # but its result depends on the order of the rows).
-    vectors = features.select("path", "vector").toPandas().sort_values("path")
-    if len(vectors) < 2:
-        return None
-    X = np.stack(vectors["vector"].to_numpy()).astype(np.float32)
-    return SimilarityModel(clusters).fit(X)
-
-
 def run(
     spark: SparkSession,
     input_dir: str,
     output_dir: str,
     *,
-    clusters: int | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> JobReport:
     """Analyse the music under ``input_dir`` on ``spark``'s cluster; write ``output_dir``.
 
     Files that cannot be read or analysed become rows of ``failures/``, never job
-    failures. ``features/``, ``failures/`` and ``model/`` are replaced if they exist.
+    failures. ``features/`` and ``failures/`` are replaced if they exist.
     """
     from pyspark import StorageLevel
 
@@ -238,8 +206,8 @@ def run(
     )
     listed = spark.createDataFrame(sc.parallelize(files, slices), INPUT_SCHEMA)
     analysed = listed.mapInPandas(partial(analyse_batches, root=root), RESULT_SCHEMA)
-    # The results are read three times (features, failures, training): keep them rather
-    # than analyse again, spilling to disk when memory is short.
+    # The results are read twice (features, failures): keep them rather than analyse
+    # again, spilling to disk when memory is short.
     analysed = analysed.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         analysed.count()  # analyses every file now, one task per partition
@@ -252,26 +220,8 @@ def run(
         parts = max(1, math.ceil(report.analysed / ROWS_PER_FILE))
         features.coalesce(parts).write.mode("overwrite").parquet(f"{out}/{FEATURES_DIR}")
         failures.coalesce(1).write.mode("overwrite").parquet(f"{out}/{FAILURES_DIR}")
-        model = train_model(features, clusters)
     finally:
         analysed.unpersist()
-    rows = []
-    if model is not None:
-        report.k = model.k
-        rows.append(
-            (
-                model.mean_.tolist(),
-                model.scale_.tolist(),
-                model.weights_.tolist(),
-                model.centroids_.tolist(),
-                FEATURE_VERSION,
-                model.k,
-                model.n_tracks_,
-            )
-        )
-    # Written even when empty, so a stale model from an earlier run never stays behind.
-    model_df = spark.createDataFrame(rows, MODEL_SCHEMA)
-    model_df.coalesce(1).write.mode("overwrite").parquet(f"{out}/{MODEL_DIR}")
     report.seconds = time.monotonic() - started
     return report
 
@@ -339,7 +289,6 @@ def analyze_on(
     input_dir: str,
     output_dir: str,
     *,
-    clusters: int | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> JobReport:
     """Start a session on ``master`` (``None``: spark-submit's), :func:`run` the job, stop.
@@ -356,7 +305,7 @@ def analyze_on(
     try:
         spark = build_session(master)
         try:
-            return run(spark, input_dir, output_dir, clusters=clusters, warn=warn)
+            return run(spark, input_dir, output_dir, warn=warn)
         finally:
             spark.stop()
     except (PySparkException, Py4JError) as exc:
@@ -367,18 +316,16 @@ def analyze_on(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``spark-submit engine/distributed/spark_job.py --input DIR --output DIR [--clusters K]``."""
+    """``spark-submit engine/distributed/spark_job.py --input DIR --output DIR``."""
     parser = argparse.ArgumentParser(
-        prog="spark_job.py", description="Analyse a music folder with Spark and train Encore."
+        prog="spark_job.py",
+        description="Analyse a music folder with Spark for `encore import-features`.",
     )
     parser.add_argument("--input", required=True, metavar="DIR", help="the music folder")
     parser.add_argument("--output", required=True, metavar="DIR", help="where Parquet goes")
-    parser.add_argument("--clusters", type=int, metavar="K", help="default: from the size")
     args = parser.parse_args(argv)
-    if args.clusters is not None and args.clusters < 1:
-        parser.error("--clusters must be at least 1")
     try:
-        report = analyze_on(None, args.input, args.output, clusters=args.clusters)
+        report = analyze_on(None, args.input, args.output)
     except SparkJobError as exc:
         print(f"spark_job.py: error: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,53 @@ KMEANS_SAMPLE = 20_000
 MODEL_FORMAT = 2
 #: The arrays a trained model is made of.
 _ARRAYS = ("mean_", "scale_", "weights_", "centroids_")
-#: The card's fields and their types: a card with any other type is not trusted.
-CARD_TYPES: dict[str, type | tuple[type, ...]] = {
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    """What a saved model was trained on, with the SHA-256 of its arrays file.
+
+    Written as JSON beside the model; :meth:`from_json` accepts only the field types
+    declared here, so code that reads a card may rely on them.
+    """
+
+    format: int
+    app: str
+    feature_version: int
+    n_features: int
+    library_size: int
+    k: int
+    weights: dict[str, float]
+    trained_at: str
+    sha256: str
+    python: str = ""
+    packages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: object) -> ModelCard | None:
+        """The card in ``data`` (parsed JSON), or None when a field is missing or mistyped."""
+        if not isinstance(data, dict):
+            return None
+        values: dict[str, Any] = {}
+        for name, kind in _CARD_TYPES.items():
+            value = data.get(name, "" if name == "python" else {} if name == "packages" else None)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                return None
+            values[name] = value
+        weights = values["weights"]
+        if not all(
+            isinstance(w, int | float) and not isinstance(w, bool) for w in weights.values()
+        ):
+            return None
+        values["weights"] = {str(f): float(w) for f, w in weights.items()}
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _CARD_TYPES}
+
+
+#: Each card field's JSON type.
+_CARD_TYPES: dict[str, type] = {
     "format": int,
     "app": str,
     "feature_version": int,
@@ -53,6 +99,8 @@ CARD_TYPES: dict[str, type | tuple[type, ...]] = {
     "k": int,
     "weights": dict,
     "trained_at": str,
+    "python": str,
+    "packages": dict,
     "sha256": str,
 }
 
@@ -184,23 +232,23 @@ class SimilarityModel:
         return len(self.centroids_)
 
     # -- persistence ----------------------------------------------------------------
-    def card(self, checksum: str) -> dict[str, Any]:
+    def card(self, checksum: str) -> ModelCard:
         self._check()
-        return {
-            "format": MODEL_FORMAT,
-            "app": "encore",
-            "feature_version": FEATURE_VERSION,
-            "n_features": N_FEATURES,
-            "library_size": int(self.n_tracks_),
-            "k": self.k,
-            "weights": self.weights,
-            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "python": platform.python_version(),
-            "packages": {p: _version(p) for p in ("numpy", "scikit-learn")},
-            "sha256": checksum,
-        }
+        return ModelCard(
+            format=MODEL_FORMAT,
+            app="encore",
+            feature_version=FEATURE_VERSION,
+            n_features=N_FEATURES,
+            library_size=int(self.n_tracks_),
+            k=self.k,
+            weights={str(f): float(w) for f, w in self.weights.items()},
+            trained_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            python=platform.python_version(),
+            packages={p: _version(p) for p in ("numpy", "scikit-learn")},
+            sha256=checksum,
+        )
 
-    def save(self, folder: Path) -> dict[str, Any]:
+    def save(self, folder: Path) -> ModelCard:
         """Write the model and its card into ``folder``; return the card.
 
         Killed at any moment, the folder holds a model that loads: the previous one
@@ -225,7 +273,7 @@ class SimilarityModel:
                 card = self.card(sha256_file(model_tmp))
                 card_tmp = _temp_path(folder, CARD_FILE)
                 with open(card_tmp, "w", encoding="utf-8") as fh:
-                    json.dump(card, fh, indent=2)
+                    json.dump(card.to_json(), fh, indent=2)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(model_tmp, folder / NEXT_FILE)  # no card trusts it yet
@@ -276,30 +324,23 @@ def _settle(folder: Path) -> None:
     if not pending.exists():
         return
     card = read_card(folder)
-    if card is not None and sha256_file(pending) == card.get("sha256"):
+    if card is not None and sha256_file(pending) == card.sha256:
         os.replace(pending, folder / MODEL_FILE)
         _fsync_dir(folder)
     else:
         pending.unlink(missing_ok=True)
 
 
-def read_card(folder: Path) -> dict[str, Any] | None:
+def read_card(folder: Path) -> ModelCard | None:
     """The saved model's card, or ``None`` when there is none, it is unreadable, or a
-    field has the wrong type (so callers may rely on the types in :data:`CARD_TYPES`)."""
+    field is missing or has the wrong type."""
     try:
-        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+        return ModelCard.from_json(json.loads((folder / CARD_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
-    if not isinstance(card, dict):
-        return None
-    for key, kind in CARD_TYPES.items():
-        value = card.get(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return None
-    return card
 
 
-def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
+def load_model(folder: Path) -> tuple[SimilarityModel, ModelCard]:
     """Load the model saved in ``folder`` after checking its card.
 
     Only arrays are read (``allow_pickle=False``: nothing in the file can run code),
@@ -312,13 +353,13 @@ def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
     data: bytes | None = None
     for _attempt in range(2):  # a save may commit between reading the card and the model
         card = read_card(folder)
-        if card is None or card.get("app") != "encore":
+        if card is None or card.app != "encore":
             raise ModelError("the model has no valid card; retrain with `encore train`")
-        if card.get("format") != MODEL_FORMAT or card.get("feature_version") != FEATURE_VERSION:
+        if card.format != MODEL_FORMAT or card.feature_version != FEATURE_VERSION:
             raise ModelError(
                 "the model was trained on another feature version; retrain with `encore train`"
             )
-        data = _matching_bytes(candidates, str(card.get("sha256")))
+        data = _matching_bytes(candidates, card.sha256)
         if data is not None:
             break
     if data is None:
@@ -328,14 +369,14 @@ def load_model(folder: Path) -> tuple[SimilarityModel, dict[str, Any]]:
             values = {name: np.asarray(arrays[name], dtype=np.float32) for name in _ARRAYS}
     except Exception as exc:  # a damaged archive can raise almost anything
         raise ModelError(f"the model file is damaged ({exc}); retrain with `encore train`") from exc
-    k, n = card["k"], card["n_features"]
+    k, n = card.k, card.n_features
     shapes = {"mean_": (n,), "scale_": (n,), "weights_": (n,), "centroids_": (k, n)}
     if n != N_FEATURES or any(values[a].shape != shapes[a] for a in _ARRAYS):
         raise ModelError("the model file does not fit its card; retrain with `encore train`")
-    model = SimilarityModel(k, weights={str(f): float(w) for f, w in card["weights"].items()})
+    model = SimilarityModel(k, weights=card.weights)
     for name, value in values.items():
         setattr(model, name, value)
-    model.n_tracks_ = card["library_size"]
+    model.n_tracks_ = card.library_size
     return model, card
 
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from engine.processes import init_worker, spawn_context
 from engine.progress import CancelToken, Progress
-from engine.similarity.model import SimilarityModel
+from engine.similarity.model import ModelCard, SimilarityModel
 
 
 def fit_and_save(
     X: np.ndarray, clusters: int | None, folder: str, weights: dict[str, float] | None = None
-) -> dict[str, Any]:
+) -> ModelCard:
     """Fit a :class:`SimilarityModel` on ``X`` and save it in ``folder``; return its card."""
     return SimilarityModel(clusters, weights=weights).fit(X).save(Path(folder))
 
@@ -32,7 +31,7 @@ def train_in_process(
     folder: Path,
     cancel: CancelToken | None = None,
     weights: dict[str, float] | None = None,
-) -> Generator[Progress, None, dict[str, Any] | None]:
+) -> Generator[Progress, None, ModelCard | None]:
     """Run :func:`fit_and_save` in a worker process; ``None`` when cancelled.
 
     Errors raised while fitting (e.g. ``ModelError``) are re-raised here.

@@ -253,10 +253,10 @@ def test_kill_9_at_every_step_of_a_save_leaves_a_model_that_loads(tmp_path: Path
         _kill_during_save(folder, where, nth)
         model, card = load_model(folder)  # the previous model, or the new one: never none
         np.testing.assert_array_equal(model.centroids_, models[expected].centroids_)
-        assert card["library_size"] == 100 + expected, (where, nth)
+        assert card.library_size == 100 + expected, (where, nth)
         # the next save tidies up and wins
         models[2].save(folder)
-        assert load_model(folder)[1]["library_size"] == 102
+        assert load_model(folder)[1].library_size == 102
         assert sorted(p.name for p in folder.iterdir()) == sorted(
             [LOCK_FILE, MODEL_FILE, CARD_FILE]
         )
@@ -270,7 +270,7 @@ def test_a_save_killed_after_its_commit_loads_the_new_model_at_once(tmp_path: Pa
     # put the old model back under the usual name, the new one waiting beside it
     (tmp_path / MODEL_FILE).rename(tmp_path / NEXT_FILE)
     (tmp_path / MODEL_FILE).write_bytes(old_model)
-    assert load_model(tmp_path)[1]["library_size"] == 102
+    assert load_model(tmp_path)[1].library_size == 102
 
 
 # -- (c) a damaged library database ------------------------------------------------------

@@ -324,7 +324,7 @@ def test_two_trainings_and_many_first_opens_at_once(tmp_path: Path) -> None:
             assert p.returncode == 0, err
             assert "Trained on 10 tracks" in out and "Traceback" not in err
         _model, card = load_model(home / "models")
-        assert card["library_size"] == 10
+        assert card.library_size == 10
         assert not list((home / "models").glob("*.tmp")) + list((home / "models").glob(".*.tmp"))
 
 
@@ -392,7 +392,7 @@ def main() -> None:
     except StoreError as exc:
         seen["scan"] = str(exc)
     seen["models"] = sorted(p.name for p in (disk / "home" / "models").iterdir())
-    seen["model_k"] = load_model(disk / "home" / "models")[1]["k"]  # the previous one
+    seen["model_k"] = load_model(disk / "home" / "models")[1].k  # the previous one
     library.close()
     print(json.dumps(seen))
 

@@ -65,8 +65,8 @@ def test_too_few_tracks_or_wrong_shape():
 def test_save_and_load_round_trip_with_card(tmp_path):
     m = SimilarityModel(3).fit(data())
     card = m.save(tmp_path)
-    assert card["k"] == 3 and card["library_size"] == 60 and len(card["sha256"]) == 64
-    assert json.loads((tmp_path / "model.json").read_text()) == card
+    assert card.k == 3 and card.library_size == 60 and len(card.sha256) == 64
+    assert json.loads((tmp_path / "model.json").read_text()) == card.to_json()
     loaded, loaded_card = load_model(tmp_path)
     np.testing.assert_allclose(loaded.transform(data()), m.transform(data()))
     assert loaded_card == card
