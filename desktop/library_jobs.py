@@ -129,6 +129,9 @@ class JobStatus(QWidget):
             layout.addWidget(w)
         self.setVisible(False)
 
+    def show_note(self, text: str) -> None:
+        self.label.setText(text)
+
     def show_progress(self, done: int, total: int, message: str) -> None:
         self.setVisible(True)
         self.label.setText(message)
@@ -171,7 +174,7 @@ class LibraryJobs(QObject):
         self._queue.clear()
         if self.task is not None:
             self.task.cancel()
-            self.status.label.setText("Cancelling…")
+            self.status.show_note("Cancelling…")
 
     def add(self, paths: Sequence[str]) -> bool:
         """Add folders or files, analyse them and retrain."""

@@ -54,7 +54,7 @@ class SuggestionsController(QObject):
         panel.steer_reset.connect(self.reset_steering)
 
     def _set_radio(self, on: bool) -> None:
-        self.playback.radio = on
+        self.playback.set_radio(on)
 
     def _skipped_early(self, seed: int, track: int) -> None:
         # one small write: done here rather than queued behind a long analysis
@@ -123,10 +123,9 @@ class SuggestionsController(QObject):
                 return
             recs, scale = result
             self._path = [r.track for r in recs]
-            self.playback.up_next = list(self._path)
-            self.playback.up_next_seed = None  # skips on a journey teach nothing
+            self.playback.set_up_next(self._path)  # no seed: skips on a journey teach nothing
             self.panel.show_recommendations([current], recs, scale)
-            self.panel.status.setText(
+            self.panel.set_caption(
                 f"Journey to “{destination.title}”: {len(recs)} songs, each close to the last"
             )
             self.up_next_changed.emit(current, list(self._path), True)
@@ -141,8 +140,7 @@ class SuggestionsController(QObject):
     def _ask(self, seeds: list[Track]) -> None:
         self._generation += 1
         generation = self._generation
-        self.playback.up_next = []
-        self.playback.up_next_seed = None
+        self.playback.set_up_next([])
         if self.library.model_card() is None:
             self.panel.show_waiting(
                 "Encore needs a similarity model before it can suggest songs: "
@@ -180,12 +178,12 @@ class SuggestionsController(QObject):
                     self.track_updated.emit(new)
             if generation != self._generation:
                 return
-            self.playback.up_next = [r.track for r in recs]
-            self.playback.up_next_seed = ids[0] if len(ids) == 1 and not moves else None
+            seed = ids[0] if len(ids) == 1 and not moves else None  # steered: no lesson
+            self.playback.set_up_next([r.track for r in recs], seed)
             self.panel.show_recommendations(fresh, recs, scale)
             if moves:
                 steered = ", ".join(f"{m} ×{n}" if n > 1 else m for m, n in moves.items())
-                self.panel.status.setText(f"Like “{fresh[0].title}”, steered: {steered}")
+                self.panel.set_caption(f"Like “{fresh[0].title}”, steered: {steered}")
             self.up_next_changed.emit(self.playback.current, [r.track for r in recs], False)
 
         def failed(message: str) -> None:

@@ -77,6 +77,10 @@ class UpNextPanel(QDockWidget):
     def tracks(self) -> list[Track]:
         return list(self._tracks)
 
+    def set_caption(self, text: str) -> None:
+        """The line above the list (what the suggestions are for)."""
+        self.status.setText(text)
+
     def show_waiting(self, message: str) -> None:
         self._tracks = []
         self.list.clear()
