@@ -12,11 +12,8 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "encore" /
 
 import pytest
 
-from engine.datasets.synth import STYLES, make_library
-
-#: The styles the generated library holds; each track's genre tag names its style.
-PER_STYLE = 8
-SECONDS = 12.0
+from engine.datasets.synth import make_library
+from tests.helpers import PER_STYLE, SECONDS
 
 
 @pytest.fixture(autouse=True)
@@ -106,10 +103,3 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory):
     yield uri
     server.terminate()
     server.wait(10)
-
-
-def style_of(path: str) -> str:
-    """The style a generated file belongs to (its folder name)."""
-    style = Path(path).parent.name
-    assert style in STYLES
-    return style

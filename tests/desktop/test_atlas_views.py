@@ -4,8 +4,7 @@ import pytest
 from PySide6.QtCore import QRectF, Qt
 
 from engine.playlist import read_m3u8
-from tests.conftest import PER_STYLE, style_of
-from tests.desktop.test_main_window import close_window, open_window
+from tests.helpers import PER_STYLE, close_window, open_window, style_of
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from engine.analysis.features import N_FEATURES
 from engine.library import Library, run
 from engine.tracks import TrackInfo
-from tests.desktop.test_main_window import Heartbeat, close_window, open_window
+from tests.helpers import Heartbeat, close_window, open_window
 
 pytestmark = pytest.mark.slow
 

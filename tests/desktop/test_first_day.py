@@ -12,7 +12,7 @@ import pytest
 from desktop.failures_dialog import RETRY_TEXT, FailuresDialog
 from engine.library import Library
 from engine.tracks import Failure
-from tests.desktop.test_main_window import close_window, open_window
+from tests.helpers import close_window, open_window
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,49 +2,16 @@
 
 import shutil
 import threading
-import time
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop.failures_dialog import FailuresDialog
-from desktop.main_window import MainWindow
 from engine.library import Library
-from tests.conftest import PER_STYLE, style_of
+from tests.helpers import PER_STYLE, Heartbeat, close_window, open_window, style_of
 
 pytestmark = pytest.mark.slow
-
-
-def open_window(qtbot, home) -> MainWindow:
-    window = MainWindow(Library(home))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)
-    return window
-
-
-def close_window(qtbot, window: MainWindow) -> None:
-    window.close()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20_000)
-    window.library.close()
-
-
-class Heartbeat:
-    """A 10 ms timer on the GUI thread; the longest gap between ticks is the worst stall."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
 
 
 def test_first_launch_invites_to_add_music(qtbot, tmp_path):

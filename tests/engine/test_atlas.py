@@ -6,7 +6,7 @@ import pytest
 from engine.analysis.features import FEATURE_NAMES
 from engine.library import LibraryError
 from engine.similarity import atlas
-from tests.conftest import PER_STYLE, style_of
+from tests.helpers import PER_STYLE, style_of
 
 pytestmark = pytest.mark.slow
 

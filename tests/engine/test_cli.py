@@ -4,24 +4,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import PER_STYLE, style_of
-
-
-def encore(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        timeout=600,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from tests.helpers import PER_STYLE, encore, style_of
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ from engine.similarity.model import (
     load_model,
 )
 from engine.store import SQLITE_FILE, DamagedStoreError, StoreError
-from tests.engine.test_cli import encore
+from tests.helpers import encore
 
 STYLE_NAMES = sorted(STYLES)
 

@@ -26,42 +26,13 @@ from engine.library import Library
 from engine.playlist import read_m3u8, write_m3u8
 from engine.similarity.model import CARD_FILE, load_model
 from engine.tracks import Track
+from tests.helpers import ROOT, encore, write_songs
 
-ROOT = Path(__file__).resolve().parents[2]
 STYLE_NAMES = list(STYLES)
 
 
-def encore(
-    *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: int = 600
-) -> subprocess.CompletedProcess:
-    """``encore ARGS`` in a process of its own, as a user's shell runs it (``env``: the
-    whole environment; default: this one)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PYTHONIOENCODING": "utf-8", **(os.environ if env is None else env)},
-        timeout=timeout,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def write_songs(folder: Path, count: int, *, seconds: float = 4.0, ext: str = "ogg") -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        style = STYLE_NAMES[i % len(STYLE_NAMES)]
-        path = folder / f"{i:02d} {style}.{ext}"
-        sf.write(path, render(style, i, seconds=seconds), 22050)
-        paths.append(path)
-    return paths
-
-
 def status(home: Path) -> dict:
-    return json.loads(encore("--home", str(home), "status", "--json").stdout)
+    return json.loads(encore(None, "--home", str(home), "status", "--json").stdout)
 
 
 # -- 1. a fresh machine: no JIT cache, no HOME, two workers ------------------------------
@@ -79,7 +50,7 @@ def test_a_fresh_machine_analyses_every_file_three_times_in_a_row(tmp_path: Path
         home = tmp_path / f"user{attempt}"  # an empty HOME: no ~/.cache, no settings
         home.mkdir()
         env = {**bare, "HOME": str(home), "NUMBA_CACHE_DIR": str(cache)}
-        out = encore("scan", str(music), "--workers", "2", env=env)
+        out = encore(None, "scan", str(music), "--workers", "2", env=env)
         assert "24 analysed, 0 failed" in out.stdout, (attempt, out.stdout, out.stderr)
         state = home / ".local" / "share" / "Encore"  # the platform's user data folder
         assert (state / "library.sqlite3").exists()
@@ -94,7 +65,7 @@ def test_a_fresh_machine_analyses_every_file_three_times_in_a_row(tmp_path: Path
 def test_crashed_files_are_retried_and_verdicts_wait_for_a_change(tmp_path: Path) -> None:
     music, home = tmp_path / "music", tmp_path / "home"
     songs = write_songs(music, 4)
-    encore("--home", str(home), "scan", str(music), "--no-analyze")
+    encore(None, "--home", str(home), "scan", str(music), "--no-analyze")
     library = Library(home)
     ids = {t.path: t.id for t in library.tracks()}
     # as the numba race left them: two files marked crashed (old and new wording), and
@@ -107,10 +78,10 @@ def test_crashed_files_are_retried_and_verdicts_wait_for_a_change(tmp_path: Path
         ]
     )
     library.close()
-    out = encore("--home", str(home), "analyze")
+    out = encore(None, "--home", str(home), "analyze")
     assert "3 analysed, 0 failed" in out.stdout  # the two crashes and the untouched one
     assert status(home)["analysis_failed"] == 1
-    out = encore("--home", str(home), "analyze", "--retry-failed")
+    out = encore(None, "--home", str(home), "analyze", "--retry-failed")
     assert "1 analysed, 0 failed" in out.stdout
     assert status(home)["analysed"] == 4
 
@@ -129,7 +100,7 @@ def test_scan_exits_1_when_nothing_could_be_analysed(tmp_path: Path) -> None:
     music.mkdir()
     for i in range(2):
         _header_only_ogg(music / f"empty{i}.ogg")
-    result = encore("--home", str(home), "scan", str(music), check=False)
+    result = encore(None, "--home", str(home), "scan", str(music), check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "0 analysed, 2 failed" in result.stdout
     assert "no file could be analysed" in result.stderr and "Traceback" not in result.stderr
@@ -184,7 +155,7 @@ def test_half_downloaded_files_do_not_hang_the_scan_or_lose_the_rest(tmp_path: P
     assert peak_kb < 700_000, peak_kb
     tracks = {
         Path(t["path"]).name: t
-        for t in json.loads(encore("--home", str(home), "tracks", "--json").stdout)
+        for t in json.loads(encore(None, "--home", str(home), "tracks", "--json").stdout)
     }
     reasons = {Path(f["path"]).name: f for f in status(home)["failures"]}
     for ext in ("mp3", "flac"):
@@ -234,7 +205,7 @@ def test_sigterm_and_sighup_keep_every_finished_analysis(tmp_path: Path, sig: in
     done = status(home)["analysed"]
     assert seen <= done < 40
     # and the next run picks up where it stopped
-    assert f"{40 - done} analysed" in encore("--home", str(home), "analyze").stdout
+    assert f"{40 - done} analysed" in encore(None, "--home", str(home), "analyze").stdout
 
 
 # -- 5. one parser for the command line ------------------------------------------------------
@@ -281,7 +252,7 @@ def test_global_options_in_every_spelling_run_the_command(tmp_path: Path) -> Non
     )
     assert out.returncode == 0, out.stderr
     assert f"State folder: {home}" in out.stdout
-    help_text = encore("--help").stdout
+    help_text = encore(None, "--help").stdout
     assert "encore [--home DIR] [--store URI] [PATH ...]" in help_text
     assert "opens the window" in help_text
 
@@ -307,7 +278,7 @@ def test_two_trainings_and_many_first_opens_at_once(tmp_path: Path) -> None:
         assert p.returncode == 0 and err == "", err
     music = tmp_path / "music"
     write_songs(music, 10)
-    encore("--home", str(home), "scan", str(music))
+    encore(None, "--home", str(home), "scan", str(music))
     for _ in range(3):
         trainings = [
             subprocess.Popen(
@@ -433,7 +404,7 @@ def test_a_home_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     for home in (blocker, blocker / "inside"):
-        result = encore("--home", str(home), "status", check=False)
+        result = encore(None, "--home", str(home), "status", check=False)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith("encore: error: cannot use ")
         assert result.stderr.count("\n") == 1
@@ -447,7 +418,7 @@ def test_export_into_a_bad_target_is_one_line(trained_home: Path, tmp_path: Path
         tmp_path / "a-folder": "is a folder",
     }
     for target, words in targets.items():
-        result = encore("--home", str(trained_home), "export-m3u", str(target), check=False)
+        result = encore(None, "--home", str(trained_home), "export-m3u", str(target), check=False)
         assert result.returncode == 1, result.stderr
         assert words in result.stderr and "Traceback" not in result.stderr
     out = _in_small_disk(
@@ -466,10 +437,10 @@ def test_a_card_with_mistyped_fields_is_one_line(trained_home: Path) -> None:
     card = json.loads(card_path.read_text())
     card["library_size"] = "many"
     card_path.write_text(json.dumps(card))
-    result = encore("--home", str(trained_home), "status", check=False)
+    result = encore(None, "--home", str(trained_home), "status", check=False)
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert "Model: none yet" in result.stdout
-    result = encore("--home", str(trained_home), "recommend", "1", check=False)
+    result = encore(None, "--home", str(trained_home), "recommend", "1", check=False)
     assert result.returncode == 1 and "retrain with `encore train`" in result.stderr
 
 
@@ -524,11 +495,11 @@ def test_damaged_files_show_what_decodes_and_are_listed(tmp_path: Path) -> None:
     data[at + 4 : at + 8] = struct.pack("<I", 0x7FFF0000)  # the header claims 13.5 hours
     (music / "short.wav").write_bytes(bytes(data))
     write_songs(music, 2)
-    out = encore("--home", str(home), "scan", str(music))
+    out = encore(None, "--home", str(home), "scan", str(music))
     assert "4 analysed, 0 failed, 2 damaged or incomplete" in out.stdout, out.stdout
     tracks = {
         Path(t["path"]).name: t
-        for t in json.loads(encore("--home", str(home), "tracks", "--json").stdout)
+        for t in json.loads(encore(None, "--home", str(home), "tracks", "--json").stdout)
     }
     assert 0.2 < tracks["head.mp3"]["duration"] < 1.0
     assert 1.9 < tracks["short.wav"]["duration"] < 2.1
@@ -545,6 +516,8 @@ def test_damaged_files_show_what_decodes_and_are_listed(tmp_path: Path) -> None:
 def test_a_fifo_on_the_command_line_is_not_a_file_or_folder(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.mp3"
     os.mkfifo(fifo)
-    result = encore("--home", str(tmp_path / "home"), "scan", str(fifo), check=False, timeout=60)
+    result = encore(
+        None, "--home", str(tmp_path / "home"), "scan", str(fifo), check=False, timeout=60
+    )
     assert result.returncode == 1
     assert f"{fifo}: not a regular file or folder" in result.stderr

@@ -11,7 +11,7 @@ import pytest
 from engine.datasets import fma
 from engine.datasets.synth import render, write_audio
 from engine.library import Library, run
-from tests.engine.test_cli import encore
+from tests.helpers import encore
 
 # tracks.csv columns: a subset of the real ones, in the real (top level, second level) order.
 TRACK_COLUMNS = [

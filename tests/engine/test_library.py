@@ -11,7 +11,7 @@ import soundfile as sf
 from engine.analysis.features import FEATURE_VERSION
 from engine.datasets.synth import render, write_audio, write_tags
 from engine.library import Library, LibraryError, run
-from tests.conftest import PER_STYLE, style_of
+from tests.helpers import PER_STYLE, style_of
 
 pytestmark = pytest.mark.slow
 

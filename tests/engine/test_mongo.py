@@ -15,7 +15,7 @@ from engine.library import Library, run
 from engine.store import StoreError
 from engine.store.mongo import MongoStore, redact
 from engine.tracks import TrackInfo
-from tests.engine.test_cli import encore
+from tests.helpers import encore
 
 
 def free_port() -> int:

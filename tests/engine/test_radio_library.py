@@ -9,7 +9,7 @@ import pytest
 from engine.datasets.synth import make_library, write_tags
 from engine.library import Library, run
 from engine.similarity.radio import RadioRules, normalised
-from tests.conftest import style_of
+from tests.helpers import style_of
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import soundfile as sf
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.datasets.synth import make_library
+from tests.helpers import encore
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,24 +26,15 @@ STYLES = ("Pulse Techno", "Ambient Pads")
 PER_STYLE = 4
 
 
-def encore(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """``encore ARGS`` as a user runs it, with Spark bound to the loopback interface."""
+def spark(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``encore ARGS`` with Spark bound to the loopback interface, its scratch files in
+    ``cwd`` (out of the repository)."""
     env = {
         **os.environ,
-        "PYTHONIOENCODING": "utf-8",
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,  # Spark's scratch files stay out of the repository
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    return result
+    return encore(None, *args, env=env, cwd=cwd, timeout=300)
 
 
 @pytest.fixture
@@ -78,7 +69,7 @@ def test_spark_job_gives_the_features_and_recommendations_of_local_analysis(tmp_
 
     out = tmp_path / "out"
     analyze = ("spark-analyze", "--master", "local[2]", "--input", str(music), "--output", str(out))
-    job = encore(tmp_path, *analyze)
+    job = spark(tmp_path, *analyze)
     assert "10 files: 8 analysed, 2 failed" in job.stdout, job.stdout
 
     features = pq.read_table(out / "features").to_pylist()
@@ -94,14 +85,14 @@ def test_spark_job_gives_the_features_and_recommendations_of_local_analysis(tmp_
     assert not (out / "model").exists()  # the desktop trains: nothing would read one
 
     spark_home, local_home = tmp_path / "h1", tmp_path / "h2"
-    imported = encore(tmp_path, "--home", str(spark_home), "import-features", str(out))
+    imported = spark(tmp_path, "--home", str(spark_home), "import-features", str(out))
     assert "8 analysed" in imported.stdout and "trained on 8 tracks" in imported.stdout
-    encore(tmp_path, "--home", str(local_home), "scan", str(music))
-    encore(tmp_path, "--home", str(local_home), "train")
+    spark(tmp_path, "--home", str(local_home), "scan", str(music))
+    spark(tmp_path, "--home", str(local_home), "train")
 
     # the same library, the same failures recorded the same way, the same folder
     status = [
-        json.loads(encore(tmp_path, "--home", str(h), "status", "--json").stdout)
+        json.loads(spark(tmp_path, "--home", str(h), "status", "--json").stdout)
         for h in (spark_home, local_home)
     ]
     for key in ("tracks", "analysed", "analysis_failed", "unreadable", "folders", "failures"):
@@ -128,7 +119,7 @@ def test_spark_job_gives_the_features_and_recommendations_of_local_analysis(tmp_
     answers = []
     for home in (spark_home, local_home):
         recommend = ("recommend", *queries, "--json", "--plain", "-n", "3")
-        results = json.loads(encore(tmp_path, "--home", str(home), *recommend).stdout)
+        results = json.loads(spark(tmp_path, "--home", str(home), *recommend).stdout)
         answers.append([[r["path"] for r in result["recommendations"]] for result in results])
     assert len(answers[0]) == len(queries) and all(len(a) == 3 for a in answers[0])
     assert answers[0] == answers[1]
