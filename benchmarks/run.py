@@ -145,9 +145,9 @@ def gaussian_vectors(n: int, seed: int = 0) -> np.ndarray:
 
 
 def bench_recommendations() -> None:
-    from engine.library import SEARCH_BUDGET
     from engine.similarity.index import ClusterIndex
     from engine.similarity.model import SimilarityModel
+    from engine.similarity.recommender import SEARCH_BUDGET
 
     print("Recommendations and retraining (synthetic vectors, 98 dimensions)", flush=True)
     for n, goal_ms in ((100_000, 1.0), (1_000_000, 10.0)):

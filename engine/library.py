@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from engine.analysis.damage import damage_note
 from engine.analysis.features import FEATURE_VERSION, analyze_track
 from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
 from engine.errors import describe
@@ -32,7 +32,6 @@ from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
 from engine.similarity.atlas import NEIGHBOURS
 from engine.similarity.evaluation import label_of, precision_at_k
-from engine.similarity.explain import closeness_many, differences_many, family_closeness, reason
 from engine.similarity.index import ClusterIndex
 from engine.similarity.model import (
     DEFAULT_WEIGHTS,
@@ -42,10 +41,12 @@ from engine.similarity.model import (
     load_model,
     read_card,
 )
-from engine.similarity.radio import RadioRules, choose, normalised
+from engine.similarity.radio import RadioRules
+from engine.similarity.recommender import Recommender
 from engine.similarity.training import train_in_process
-from engine.store import SQLITE_FILE, DamagedStoreError, SQLiteStore, Store, StoreError, open_store
-from engine.tracks import Failure, Recommendation, Track, clock
+from engine.store import SQLITE_FILE, DamagedStoreError, Store, StoreError, open_store
+from engine.store.recovery import recover
+from engine.tracks import Failure, Recommendation, Track
 
 if TYPE_CHECKING:
     from engine.distributed.importing import ImportReport
@@ -61,11 +62,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-#: Above this many tracks a query stops after scoring this many (approximate but fast);
-#: below it every answer is exact. See benchmarks/run.py for latency and recall.
-SEARCH_BUDGET = 3_000
-#: The radio chooses from this many nearest songs (rules and skips remove some).
-RADIO_POOL = 60
 #: The store settings that hold the radio rules and the family weights (JSON).
 RULES_KEY = "radio_rules"
 WEIGHTS_KEY = "family_weights"
@@ -73,10 +69,6 @@ WEIGHTS_KEY = "family_weights"
 TIME_LIMIT_KEY = "analysis_time_limit"
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
-#: A file is damaged or incomplete when less than this share of its length decodes …
-DAMAGED_SHARE = 0.75
-#: … and at least this many seconds are missing.
-DAMAGED_SECONDS = 2.0
 
 
 class LibraryError(Exception):
@@ -97,71 +89,13 @@ class AnalyzeReport:
         return text + (" (cancelled)" if self.cancelled else "")
 
 
-def damage_note(decoded: float, claimed: float | None) -> str:
-    """What to tell the user when ``decoded`` seconds of a file said to last ``claimed``
-    seconds decode; ``""`` when that is (about) all of it."""
-    if not claimed or decoded >= DAMAGED_SHARE * claimed or claimed - decoded < DAMAGED_SECONDS:
-        return ""
-    decodes, of = clock(decoded, tenths=True), clock(claimed, tenths=True)
-    return f"damaged or incomplete: only {decodes} of {of} decodes"
-
-
 def recover_damaged_store(home: str | os.PathLike[str] | None = None) -> Path:
-    """Move a damaged library database aside and start a new one; return where it went.
-
-    Nothing is deleted: ``library.sqlite3`` and its ``-wal``/``-shm`` files are renamed
-    to ``library.sqlite3.damaged-<timestamp>`` (plus the same suffixes) in the state
-    folder. The library folders it lists, as far as they can still be read, are
-    carried into a new, empty library; scanning them rebuilds it (``encore scan``, or
-    the window, which rescans its folders when it opens). The trained model is kept.
-    """
+    """Move the damaged library database of ``home`` aside and start a new one with the
+    folders it listed; return where it went (see :func:`engine.store.recovery.recover`)."""
     folder = state_dir(home)
-    database = folder / SQLITE_FILE
-    if not database.exists():
+    if not (folder / SQLITE_FILE).exists():
         raise LibraryError(f"there is no library database in {folder}")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = folder / f"{SQLITE_FILE}.damaged-{stamp}"
-    for n in range(2, 1000):
-        if not any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm", "-journal")):
-            break
-        target = folder / f"{SQLITE_FILE}.damaged-{stamp}-{n}"
-    # The side files first: a write-ahead log left beside a new database would be
-    # replayed into it. Renamed with the database's new name, SQLite still pairs them.
-    for suffix in ("-wal", "-shm", "-journal"):
-        side = folder / f"{SQLITE_FILE}{suffix}"
-        if side.exists():
-            os.replace(side, f"{target}{suffix}")
-    os.replace(database, target)
-    fresh = SQLiteStore(database, feature_version=FEATURE_VERSION)
-    try:
-        fresh.add_folders(damaged_store_folders(target))
-    finally:
-        fresh.close()
-    return target
-
-
-def damaged_store_folders(path: str | os.PathLike[str]) -> list[str]:
-    """The library folders listed in a (damaged) database, or ``[]`` if unreadable.
-
-    Opened read-only, so the damaged file stays exactly as it was.
-    """
-    uri = Path(path).resolve().as_uri()
-    # mode=ro reads its write-ahead log too; immutable=1 when that cannot be opened
-    for options in ("mode=ro", "immutable=1"):
-        try:
-            con = sqlite3.connect(f"{uri}?{options}", uri=True)
-        except sqlite3.Error:
-            continue
-        try:
-            rows = con.execute("SELECT path FROM folders ORDER BY added_at, path").fetchall()
-        except sqlite3.Error:
-            continue
-        finally:
-            con.close()
-        return [
-            p.decode("utf-8", "surrogateescape") if isinstance(p, bytes) else p for (p,) in rows
-        ]
-    return []
+    return recover(folder / SQLITE_FILE, feature_version=FEATURE_VERSION)
 
 
 class Library:
@@ -451,6 +385,11 @@ class Library:
             raise LibraryError(f"{query.path} is not analysed yet (analyse it first)")
         return index.vector(query.id)
 
+    def _recommender(self) -> Recommender:
+        index = self.index()
+        assert self._model is not None  # index() loaded it
+        return Recommender(index, self._model.weights_, self._store.tracks_by_ids)
+
     def similar(
         self,
         track: str | int | Track | Sequence[str | int | Track],
@@ -464,83 +403,34 @@ class Library:
         """The ``n`` songs to follow ``track`` (or a list of tracks: "more like these").
 
         ``moves`` steers the query first (``{"faster": 1}``, see :data:`atlas.STEERING`).
-
-        With ``radio`` the nearest :data:`RADIO_POOL` songs are filtered by the
-        library's :class:`RadioRules` (given ``history``, the ids played before,
-        oldest first) and ranked with the listener's skips; without it the answer is
-        simply the ``n`` nearest, nearest first. Several tracks query from their mean.
-        The queries themselves (and ``exclude``) are never returned. A track that is
-        not analysed yet is analysed now. Exact up to :data:`SEARCH_BUDGET` tracks.
+        With ``radio`` the library's :class:`RadioRules` apply (given ``history``, the ids
+        played before, oldest first) and the listener's skips count; without it the
+        answer is simply the ``n`` nearest, nearest first. The queries themselves (and
+        ``exclude``) are never returned. Only reads: tracks not analysed yet raise
+        :class:`LibraryError` (:meth:`analyze_now` first). Exact up to
+        :data:`SEARCH_BUDGET` tracks.
         """
         refs = list(track) if isinstance(track, list | tuple) else [track]
         if not refs:
             raise LibraryError("no track to start from")
         seeds = [self.resolve(ref) for ref in refs]
-        q = np.mean([self._vector_of(seed) for seed in seeds], axis=0)
-        index = self.index()
-        assert self._model is not None  # index() loaded it
-        skip = [*(s.id for s in seeds), *exclude]
-        pool = max(RADIO_POOL, 4 * n) if radio or moves else n
-        query = atlas.steer(q, self._model.weights_, moves) if moves else q
-        ids, dists = index.search(query, pool, exclude=skip, budget=SEARCH_BUDGET)
-        bias: dict[int, float] = {}
-        if moves and len(ids):
-            # searched around the steered point, but distances and reasons are from the
-            # seed, and songs that differ from it the asked way rank first
-            vectors = np.stack([index.vector(t) for t in ids])
-            dists = np.linalg.norm(vectors - q, axis=1)
-            factors = atlas.steer_bias(q, vectors, self._model.weights_, moves)
-            bias = dict(zip(ids.tolist(), factors.tolist(), strict=True))
-        candidates = self._recommendations(q, ids.tolist(), dists.tolist())
-        if bias:
-            candidates.sort(key=lambda r: r.distance * bias[r.track.id])
+        for seed in seeds:
+            self._vector_of(seed)  # raises when it is not analysed
+        recommender = self._recommender()
         if not radio:
-            return candidates[:n]
-        rules = self.radio_rules()
+            return recommender.similar(seeds, n, exclude=exclude, moves=moves)
         played = self._store.tracks_by_ids(list(history))
-        anchor = seeds[-1].id if len(seeds) == 1 else -1
-
-        def fallback() -> list[Recommendation]:
-            artists = {normalised(s.artist) for s in seeds if s.artist}
-            genres = {normalised(s.genre) for s in seeds if s.genre}
-            near = [
-                t.id
-                for t in self._store.tracks()
-                if t.id in index
-                and (normalised(t.artist) in artists or normalised(t.genre) in genres)
-            ]
-            d = [float(np.linalg.norm(index.vector(t) - q)) for t in near]
-            return self._recommendations(q, near, d)
-
-        return choose(
+        return recommender.similar(
             seeds,
-            candidates,
             n,
-            rules=rules,
-            typical=index.typical_distance(),
+            exclude=exclude,
+            moves=moves,
+            radio=self.radio_rules(),
             history=[played[i] for i in history if i in played],
-            fallback=fallback,
-            seed_skips=self._store.skips_for_seed(anchor),
+            seed_skips=self._store.skips_for_seed(seeds[-1].id if len(seeds) == 1 else -1),
             skip_totals=self._store.skip_totals(),
-            bias=bias,
+            library=self._store.tracks,
         )
-
-    def _recommendations(
-        self, q: np.ndarray, ids: list[int], dists: list[float]
-    ) -> list[Recommendation]:
-        if not ids:
-            return []
-        index = self.index()
-        found = self._store.tracks_by_ids(ids)
-        assert self._model is not None  # index() loaded it
-        weights = self._model.weights_
-        vectors = np.stack([index.vector(t) for t in ids])
-        closeness = closeness_many(q, vectors, weights)  # all at once: ~50x faster
-        words = differences_many(q, vectors, weights)
-        return [
-            Recommendation(found[tid], float(dist), reason(c, w), c)
-            for tid, dist, c, w in zip(ids, dists, closeness, words, strict=True)
-        ]
 
     # -- the library seen whole ---------------------------------------------------------
     def projection(self) -> atlas.Projection:
@@ -576,22 +466,9 @@ class Library:
         a, b = self.resolve(start), self.resolve(end)
         if a.id == b.id:
             raise LibraryError("a journey needs two different songs")
-        previous = self._vector_of(a)
-        self._vector_of(b)  # raises when it is not analysed
-        index = self.index()
-        assert self._model is not None  # index() loaded it
-        path = [*atlas.journey(index, a.id, b.id, steps), b.id]
-        found = self._store.tracks_by_ids(path)
-        out = []
-        for i, tid in enumerate(path, 1):
-            v = index.vector(tid)
-            closeness = family_closeness(previous, v, self._model.weights_)
-            where = "the destination" if tid == b.id else f"step {i} of {len(path)} to “{b.title}”"
-            why = f"{where}; {reason(closeness)}"
-            distance = float(np.linalg.norm(previous - v))  # from the song before
-            out.append(Recommendation(found[tid], distance, why, closeness))
-            previous = v
-        return out
+        self._vector_of(a)  # each raises when it is not analysed
+        self._vector_of(b)
+        return self._recommender().journey(a, b, steps)
 
     # -- settings and listening feedback -----------------------------------------------
     def family_weights(self) -> dict[str, float]:

@@ -23,7 +23,7 @@ import soundfile as sf
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.datasets.synth import STYLES, render
-from engine.library import Library, LibraryError, damaged_store_folders, recover_damaged_store, run
+from engine.library import Library, LibraryError, recover_damaged_store, run
 from engine.similarity.model import (
     CARD_FILE,
     LOCK_FILE,
@@ -35,6 +35,7 @@ from engine.similarity.model import (
     load_model,
 )
 from engine.store import SQLITE_FILE, DamagedStoreError, StoreError
+from engine.store.recovery import damaged_store_folders
 from tests.helpers import encore
 
 STYLE_NAMES = sorted(STYLES)
