@@ -356,7 +356,15 @@ class MainWindow(QMainWindow):
 
     # -- reactions ---------------------------------------------------------------------------
     def _show_track(self, track: Track) -> None:
-        self.now_playing.show_track(track, self.library.cover_art(track.path))
+        self.now_playing.show_track(track)
+
+        def cover_read(cover: bytes | None) -> None:  # the tags are read off the GUI thread
+            if cover and self.playback.current is not None and self.playback.current.id == track.id:
+                self.now_playing.show_track(track, cover)
+
+        self.runner.start(
+            lambda token: self.library.cover_art(track.path), name="cover", succeeded=cover_read
+        )
         self.setWindowTitle(f"{track.title} — Encore")
         self.view.reveal(track)
 

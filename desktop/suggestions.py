@@ -57,8 +57,7 @@ class SuggestionsController(QObject):
         self.playback.set_radio(on)
 
     def _skipped_early(self, seed: int, track: int) -> None:
-        # one small write: done here rather than queued behind a long analysis
-        self.library.record_skip(seed, track)
+        self.runner.start(lambda token: self.library.record_skip(seed, track), name="skip")
 
     def _played(self, track: Track) -> None:
         self.moves.clear()

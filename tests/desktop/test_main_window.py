@@ -105,8 +105,10 @@ def test_skipping_a_suggestion_early_is_remembered_and_shown(qtbot, trained_home
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
     first = window.up_next.tracks[0]
     window.play(first)  # the listener picks the first suggestion …
-    window.playback.next()  # … and skips it at once
-    assert window.library._store.skips_for_seed(seed.id) == {first.id: 1}
+    window.playback.next()  # … and skips it at once (recorded off the GUI thread)
+    qtbot.waitUntil(
+        lambda: window.library._store.skips_for_seed(seed.id) == {first.id: 1}, timeout=10_000
+    )
 
     window.play(seed)
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
