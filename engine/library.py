@@ -313,7 +313,7 @@ class Library:
         Otherwise (none yet, or trained on other features) the library must be trained.
         """
         card = self.model_card()
-        return card is not None and card.feature_version == FEATURE_VERSION
+        return card is not None and card.current
 
     def status(self) -> dict[str, Any]:
         """Counts, folders, failures with reasons and the model card."""

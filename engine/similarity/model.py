@@ -88,6 +88,19 @@ class ModelCard:
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _CARD_TYPES}
 
+    @property
+    def current(self) -> bool:
+        """True when this Encore can use the model: its format and its features.
+
+        A model saved by an earlier Encore (another format, other features) is not, and
+        the library must be trained again.
+        """
+        return (
+            self.app == "encore"
+            and self.format == MODEL_FORMAT
+            and self.feature_version == FEATURE_VERSION
+        )
+
 
 #: Each card field's JSON type.
 _CARD_TYPES: dict[str, type] = {
@@ -355,7 +368,9 @@ def load_model(folder: Path) -> tuple[SimilarityModel, ModelCard]:
         card = read_card(folder)
         if card is None or card.app != "encore":
             raise ModelError("the model has no valid card; retrain with `encore train`")
-        if card.format != MODEL_FORMAT or card.feature_version != FEATURE_VERSION:
+        if card.format != MODEL_FORMAT:
+            raise ModelError("the model was saved by another Encore; retrain with `encore train`")
+        if card.feature_version != FEATURE_VERSION:
             raise ModelError(
                 "the model was trained on another feature version; retrain with `encore train`"
             )

@@ -139,3 +139,23 @@ def test_big_libraries_fit_centroids_on_a_sample(monkeypatch):
     assert m.k == 4 and m.n_tracks_ == 200
     # standardisation still uses every track
     np.testing.assert_allclose(m.mean_, X.mean(axis=0), rtol=1e-4)
+
+
+def test_a_model_saved_by_an_earlier_encore_is_not_current(tmp_path):
+    """The pickled models of earlier versions (format 1) are retrained, never loaded."""
+    from engine.library import Library
+
+    home = tmp_path / "home"
+    library = Library(home)
+    SimilarityModel(2).fit(data()).save(library.models_path)
+    assert library.model_is_current()
+    card = json.loads((library.models_path / "model.json").read_text())
+    card["format"] = 1
+    (library.models_path / "model.json").write_text(json.dumps(card))
+    (library.models_path / "model.joblib").write_bytes(b"an old pickle")
+    assert not library.model_is_current()  # so the window retrains on its next rescan
+    with pytest.raises(ModelError, match="saved by another Encore"):
+        load_model(library.models_path)
+    SimilarityModel(2).fit(data()).save(library.models_path)
+    assert library.model_is_current() and not (library.models_path / "model.joblib").exists()
+    library.close()
