@@ -26,6 +26,7 @@ from desktop.map_view import MapPanel
 from desktop.now_playing import NowPlayingBar
 from desktop.playback import PlaybackController
 from desktop.player import Player
+from desktop.session import Session
 from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self.view = LibraryView()
         self.now_playing = NowPlayingBar()
         self.up_next = UpNextPanel(self)
+        self.up_next.setObjectName("up-next")  # dock layouts are saved by object name
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.up_next)
         self.up_next.setMinimumWidth(320)
         self.map = MapPanel(self)
@@ -86,6 +88,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self.player.set_volume(80)
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
+        self.session = Session(library.home)
+        self.session.restore(self, self._find_last_track)
         # Show the library at once, then catch up with changes made while Encore was closed.
         self.jobs.load()
         self.refresh_atlas()
@@ -408,7 +412,15 @@ class MainWindow(QMainWindow):
             # Let the drop finish before starting work.
             QTimer.singleShot(0, lambda: self.add_paths(paths))
 
+    def _find_last_track(self, track_id: int) -> None:
+        self.runner.start(
+            lambda token: self.library.tracks_by_ids([track_id]).get(track_id),
+            name="last-track",
+            succeeded=lambda track: self.session.cue(self, track),
+        )
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.session.save(self)
         self.player.shutdown()
         self.runner.shutdown()
         super().closeEvent(event)

@@ -42,6 +42,7 @@ class Player(QObject):
         self._audio = QAudioOutput(self)
         self._player.setAudioOutput(self._audio)
         self._track: Track | None = None
+        self._pending_seek = -1  # where a cued track starts, once its media is loaded
         self._reported = False  # one failure report per track, whichever signal comes first
         self._player.positionChanged.connect(self.position_changed)
         self._player.durationChanged.connect(self.duration_changed)
@@ -68,6 +69,7 @@ class Player(QObject):
 
     def play(self, track: Track) -> None:
         """Start ``track`` from the beginning."""
+        self._pending_seek = -1
         self._track = track
         self._reported = False
         self.track_changed.emit(track)
@@ -76,6 +78,18 @@ class Player(QObject):
             return
         self._player.setSource(QUrl.fromLocalFile(track.path))
         self._player.play()
+
+    def cue(self, track: Track, position_ms: int = 0) -> None:
+        """Load ``track`` paused at ``position_ms`` (what the last session was playing)."""
+        self._track = track
+        self._reported = False
+        self.track_changed.emit(track)
+        if not os.path.exists(track.path):
+            self._track = None
+            return
+        self._pending_seek = max(0, position_ms)
+        self._player.setSource(QUrl.fromLocalFile(track.path))
+        self._player.pause()
 
     def toggle(self) -> None:
         if self._track is None:
@@ -136,6 +150,9 @@ class Player(QObject):
             # FFmpeg may "open" a damaged file as some video stream and buffer forever.
             if not self._player.hasAudio():
                 self._fail(track, "the file has no playable audio")
+            elif self._pending_seek >= 0:
+                self._player.setPosition(self._pending_seek)
+                self._pending_seek = -1
         elif status == QMediaPlayer.MediaStatus.InvalidMedia and self._track is not None:
             self._fail(self._track, "the file cannot be played")
 

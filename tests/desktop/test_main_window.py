@@ -253,3 +253,33 @@ def test_choosing_a_shared_mongodb_library(qtbot, tmp_path, mongo_server):
     window.choose_store("")
     assert store_setting(home) is None
     close_window(qtbot, window)
+
+
+def test_the_window_remembers_the_session(qtbot, trained_home):
+    from PySide6.QtCore import Qt
+
+    window = open_window(qtbot, trained_home)
+    song = window.view.model.tracks()[3]
+    window.play(song)
+    qtbot.waitUntil(lambda: window.player.position() > 0, timeout=15_000)
+    window.player.seek(4000)
+    qtbot.waitUntil(lambda: window.player.position() >= 4000, timeout=15_000)
+    window.player.set_volume(33)
+    window.up_next.radio.setChecked(False)
+    window.view.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    window.view.search.setText("Pulse")
+    close_window(qtbot, window)
+
+    again = open_window(qtbot, trained_home)
+    assert again.player.volume() == 33
+    assert not again.up_next.radio.isChecked()
+    header = again.view.table.horizontalHeader()
+    assert header.sortIndicatorSection() == 0
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert again.view.search.text() == "Pulse"
+    # the song is back, paused where it was, and up next fills for it
+    qtbot.waitUntil(lambda: again.player.track is not None, timeout=15_000)
+    assert again.player.track.id == song.id and not again.player.playing
+    qtbot.waitUntil(lambda: again.player.position() >= 3500, timeout=15_000)
+    qtbot.waitUntil(lambda: len(again.up_next.tracks) == 5, timeout=30_000)
+    close_window(qtbot, again)

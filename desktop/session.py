@@ -1,0 +1,90 @@
+"""What the window remembers between launches: its geometry and docks, the volume, the
+song and where in it, the radio, the table's sort and search.
+
+Kept in ``window.ini`` in the library's state folder (QSettings, INI format), so a
+``--home`` (and every test) has its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
+    from engine.tracks import Track
+
+SETTINGS_FILE = "window.ini"
+
+
+class Session:
+    """Saves the window's state on close and restores it at start."""
+
+    def __init__(self, home: Path) -> None:
+        self.settings = QSettings(str(home / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+    def save(self, window: MainWindow) -> None:
+        s = self.settings
+        s.setValue("window/geometry", window.saveGeometry())
+        s.setValue("window/docks", window.saveState())
+        s.setValue("player/volume", window.player.volume())
+        s.setValue("player/muted", window.player.muted())
+        track = window.player.track
+        s.setValue("player/track", track.id if track is not None else -1)
+        s.setValue("player/position", window.player.position() if track is not None else 0)
+        s.setValue("radio/on", window.up_next.radio.isChecked())
+        header = window.view.table.horizontalHeader()
+        s.setValue("table/sort_column", header.sortIndicatorSection())
+        s.setValue(
+            "table/sort_descending", header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        )
+        s.setValue("table/search", window.view.search.text())
+        s.sync()
+
+    def restore(self, window: MainWindow, find_track: Callable[[int], None]) -> None:
+        """Restore everything but the song, which ``find_track(id)`` looks up (off the GUI
+        thread) and hands to :meth:`cue`."""
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            window.restoreGeometry(geometry)
+        docks = s.value("window/docks")
+        if isinstance(docks, QByteArray):
+            window.restoreState(docks)
+        volume = _int(s.value("player/volume"), 80)
+        window.player.set_volume(volume)
+        window.player.set_muted(_bool(s.value("player/muted"), False))
+        window.now_playing.set_volume(window.player.volume(), window.player.muted())
+        window.up_next.radio.setChecked(_bool(s.value("radio/on"), True))
+        column = _int(s.value("table/sort_column"), 1)
+        descending = _bool(s.value("table/sort_descending"), False)
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        window.view.table.sortByColumn(column, order)
+        window.view.search.setText(str(s.value("table/search") or ""))
+        track_id = _int(s.value("player/track"), -1)
+        if track_id >= 0:
+            find_track(track_id)
+
+    def cue(self, window: MainWindow, track: Track | None) -> None:
+        """Put the last session's song back in the player, paused where it was."""
+        if track is not None and window.player.track is None:
+            window.player.cue(track, _int(self.settings.value("player/position"), 0))
+            window.suggestions.refresh(track)  # up next is ready when play is pressed
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: object, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # INI files hold text
+        return value.lower() in ("true", "1", "yes")
+    return default
