@@ -8,10 +8,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QLoggingCategory, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from engine import __version__
+from engine.tracks import plural
 
 if TYPE_CHECKING:
     from engine.library import DamagedStoreError, Library
@@ -30,6 +31,7 @@ def main(argv: Sequence[str]) -> int:
     from engine.cli import window_parser
 
     options = window_parser().parse_args(list(argv))
+    quiet_multimedia_logs()
     home, store = getattr(options, "home", None), getattr(options, "store", None)
     self_check = options.self_check
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -62,6 +64,15 @@ def main(argv: Sequence[str]) -> int:
     code = app.exec()
     library.close()
     return code
+
+
+def quiet_multimedia_logs() -> None:
+    """Keep Qt's FFmpeg backend from printing every file's format and tags to the
+    terminal (and its search for optional GPU libraries). Playback problems reach the
+    window; ``QT_LOGGING_RULES`` still turns the messages back on."""
+    QLoggingCategory.setFilterRules(
+        "qt.multimedia.ffmpeg*=false\nqt.multimedia.symbolsresolver*=false"
+    )
 
 
 def close_on_signals(window: QWidget) -> QTimer:
@@ -118,7 +129,7 @@ def open_library(home: str | None, store: str | None) -> tuple[Library, str] | N
             return None
         folders = len(library.folders())
         note = f"The damaged library is kept as {kept}. " + (
-            f"Rebuilding from {folders} music folder(s)…"
+            f"Rebuilding from {plural(folders, 'music folder')}…"
             if folders
             else "Add your music folders again: Library → Add folder…"
         )

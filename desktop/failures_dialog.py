@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.tracks import Failure
+from engine.tracks import Failure, plural
 
 STAGES = {"scan": "Reading", "analyze": "Analysing", "damaged": "Damaged"}
 RETRY_TEXT = "Retry"
@@ -36,7 +36,7 @@ class FailuresDialog(QDialog):
         layout = QVBoxLayout(self)
         failed = [f for f in failures if f.stage != "damaged"]
         if failed:
-            files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
+            files = plural(len(failed), "file")
             text = (
                 f"{files} could not be used; nothing else in the library is affected. "
                 "A file whose analysis crashed or took too long is tried again on every "

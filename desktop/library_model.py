@@ -9,6 +9,7 @@ and the search to it and adds no per-row Python calls.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 from engine.tracks import Track, clock
 
@@ -35,6 +38,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 TEXT_COLUMNS = ("title", "artist", "album", "genre")
 TrackRole = Qt.ItemDataRole.UserRole + 1
 AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+@functools.cache
+def _playing_icon() -> QIcon:
+    """The ▶ that marks the playing song's row (the style's own, made once)."""
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
 
 
 def _state(track: Track) -> str:
@@ -88,6 +97,7 @@ class TrackTableModel(QAbstractTableModel):
         self._mask: np.ndarray | None = None
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._search = ""
+        self._playing = -1  # the id of the track playing: its row is marked
 
     # -- Qt API -------------------------------------------------------------------------
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -106,6 +116,8 @@ class TrackTableModel(QAbstractTableModel):
                 return clock(track.duration)
             if key == "analysed":
                 return _state(track)
+            if key == "artist":
+                return track.shown_artist
             return getattr(track, key)
         if role == Qt.ItemDataRole.ToolTipRole:
             return track.error or track.path
@@ -113,6 +125,13 @@ class TrackTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == TrackRole:
             return track
+        if track.id == self._playing:
+            if role == Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setBold(True)
+                return font
+            if role == Qt.ItemDataRole.DecorationRole and key == "title":
+                return _playing_icon()
         return None
 
     def headerData(
@@ -189,6 +208,15 @@ class TrackTableModel(QAbstractTableModel):
         words = text.casefold().split()
         hay = self._keys.haystack
         return np.fromiter((all(w in h for w in words) for h in hay), bool, len(hay))
+
+    def set_playing(self, track_id: int | None) -> None:
+        """Mark the row of the track playing (bold, with a ▶ before its title)."""
+        old, self._playing = self._playing, -1 if track_id is None else track_id
+        for tid in {old, self._playing} - {-1}:
+            pos = self._pos.get(tid)
+            row = int(self._row_of_pos[pos]) if pos is not None else -1
+            if row >= 0:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def update_track(self, track: Track) -> None:
         pos = self._pos.get(track.id)

@@ -32,7 +32,7 @@ from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
 from engine.library import Library
 from engine.similarity.atlas import Atlas
-from engine.tracks import Failure, Track
+from engine.tracks import Failure, Track, plural
 
 MESSAGE_MS = 8000
 
@@ -76,6 +76,10 @@ class MainWindow(QMainWindow):
         self.failed_button.setVisible(False)
         self.failed_button.clicked.connect(self.show_failures)
         self.counts = QLabel()
+        self.no_output = QLabel("🔇 No audio output device: songs play in silence")
+        self.no_output.setObjectName("no-audio-output")
+        self.no_output.setToolTip("Connect speakers or headphones, or start the sound server")
+        self.statusBar().addPermanentWidget(self.no_output)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.failed_button)
         self.statusBar().addPermanentWidget(self.counts)
@@ -165,6 +169,9 @@ class MainWindow(QMainWindow):
 
         view = "&View"
         action(view, "&Search", self.view.focus_search, QKeySequence.StandardKey.Find)
+        self.show_playing_action = action(
+            view, "Show &playing song", self.show_playing, QKeySequence("Ctrl+L")
+        )
         self._menus[view].addAction(self.up_next.toggleViewAction())
         self._menus[view].addAction(self.map.toggleViewAction())
         self._menus[view].addAction(self.clusters.toggleViewAction())
@@ -192,6 +199,8 @@ class MainWindow(QMainWindow):
         bar.volume_changed.connect(player.set_volume)
         bar.mute_toggled.connect(player.set_muted)
         player.track_changed.connect(self._show_track)
+        player.output_changed.connect(lambda present: self.no_output.setVisible(not present))
+        self.no_output.setVisible(not player.has_output())
         player.playing_changed.connect(bar.set_playing)
         player.position_changed.connect(bar.set_position)
         player.duration_changed.connect(bar.set_duration)
@@ -240,8 +249,7 @@ class MainWindow(QMainWindow):
             return
         left_out = f" ({len(skipped)} left out: no playlist line can hold their names)"
         saved = len(tracks) - len(skipped)
-        songs = f"{saved} song" + ("" if saved == 1 else "s")
-        self.show_message(f"Saved {songs} to {path}{left_out if skipped else ''}")
+        self.show_message(f"Saved {plural(saved, 'song')} to {path}{left_out if skipped else ''}")
 
     def refresh_atlas(self) -> None:
         """Recompute the map and the clusters (off the GUI thread) after training."""
@@ -316,7 +324,7 @@ class MainWindow(QMainWindow):
             return self.library.reset_skips()
 
         def done(forgotten: int) -> None:
-            self.show_message(f"Forgot {forgotten} skipped suggestion(s).")
+            self.show_message(f"Forgot {plural(forgotten, 'skipped suggestion')}.")
 
         self.runner.start(forget, name="skips", succeeded=done, failed=self.show_message)
 
@@ -339,7 +347,17 @@ class MainWindow(QMainWindow):
             self._pending_play = playable[0]
             self._play_pending(self.view.model.tracks())
         if self.jobs.add(paths):
-            self.show_message(f"Adding {len(paths)} item(s) to the library…")
+            self.show_message(f"Adding {plural(len(paths), 'item')} to the library…")
+
+    def show_playing(self) -> None:
+        """Select and scroll to the song playing (clearing a search that hides it)."""
+        track = self.player.track
+        if track is None:
+            return
+        if self.view.model.row_of(track.id) is None and self.view.search.text():
+            self.view.search.clear()
+            self.view.proxy.set_search("")  # at once, not after the typing pause
+        self.view.reveal(track)
 
     def show_failures(self) -> None:
         """The failed-files dialog, once the list is read (off the GUI thread)."""
@@ -361,6 +379,7 @@ class MainWindow(QMainWindow):
     # -- reactions ---------------------------------------------------------------------------
     def _show_track(self, track: Track) -> None:
         self.now_playing.show_track(track)
+        self.view.model.set_playing(track.id)
 
         def cover_read(cover: bytes | None) -> None:  # the tags are read off the GUI thread
             if cover and self.playback.current is not None and self.playback.current.id == track.id:

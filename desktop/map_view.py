@@ -184,7 +184,7 @@ class MapPanel(QDockWidget):
         track = self.tracks.get(int(data))
         if track is None:
             return ""
-        return f"{track.title}\n{track.artist or 'Unknown artist'}"
+        return f"{track.title}\n{track.shown_artist}"
 
     # -- highlights ------------------------------------------------------------------------
     def point_of(self, track_id: int) -> QPointF | None:

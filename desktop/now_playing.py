@@ -100,7 +100,7 @@ class NowPlayingBar(QWidget):
             self.slider.setEnabled(False)
             return
         self.title.setText(track.title)
-        self.details.setText(" — ".join(x for x in (track.artist, track.album) if x))
+        self.details.setText(" — ".join(x for x in (track.shown_artist, track.album) if x))
         pixmap = QPixmap()
         if cover and pixmap.loadFromData(cover):
             self.cover.setPixmap(

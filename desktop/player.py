@@ -35,6 +35,7 @@ class Player(QObject):
     duration_changed = Signal("qlonglong")
     ended = Signal(object)
     failed = Signal(object, str)
+    output_changed = Signal(bool)  # whether there is an audio output device
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -174,8 +175,13 @@ class Player(QObject):
 
         QTimer.singleShot(0, report)
 
+    def has_output(self) -> bool:
+        """False when the system offers no audio output: songs then play in silence."""
+        return bool(QMediaDevices.audioOutputs())
+
     def _on_outputs_changed(self) -> None:
         self._audio.setDevice(QMediaDevices.defaultAudioOutput())
+        self.output_changed.emit(self.has_output())
 
     def shutdown(self) -> None:
         """Release the media before the window goes away."""

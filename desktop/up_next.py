@@ -101,9 +101,7 @@ class UpNextPanel(QDockWidget):
         for rec in recs:
             t = rec.track
             pct = similarity_percent(rec.distance, scale)
-            item = QListWidgetItem(
-                f"{t.title}\n{t.artist or 'Unknown artist'} · {pct}% similar\n{rec.reason}"
-            )
+            item = QListWidgetItem(f"{t.title}\n{t.shown_artist} · {pct}% similar\n{rec.reason}")
             item.setToolTip(f"{t.path}\ndistance {rec.distance:.2f}")
             item.setData(Qt.ItemDataRole.UserRole, t)
             self.list.addItem(item)

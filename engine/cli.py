@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from engine import __version__
 from engine.progress import Progress, run
-from engine.tracks import clock
+from engine.tracks import clock, plural
 
 if TYPE_CHECKING:
     from engine.library import Library
@@ -525,7 +525,7 @@ def _cmd_export_m3u(library: Library, args: argparse.Namespace) -> int:
 def _cmd_skips(library: Library, args: argparse.Namespace) -> int:
     if args.reset:
         forgotten = library.reset_skips(None if args.reset == "all" else args.reset)
-        print(f"Forgot {forgotten} skip record(s).")
+        print(f"Forgot {plural(forgotten, 'skip record')}.")
         return 0
     skips = library.skips()
     if args.json:
@@ -655,7 +655,7 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         newer = status["analysed"] - card["library_size"]
         if newer > 0:
             print(
-                f"  {newer} track(s) were analysed after training: they are recommended "
+                f"  {plural(newer, 'track')} analysed after training: recommended "
                 "already; `encore train` folds them into the clusters"
             )
     else:

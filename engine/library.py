@@ -46,7 +46,7 @@ from engine.similarity.recommender import Recommender
 from engine.similarity.training import train_in_process
 from engine.store import SQLITE_FILE, DamagedStoreError, Store, StoreError, open_store
 from engine.store.recovery import recover
-from engine.tracks import Failure, Recommendation, Track
+from engine.tracks import Failure, Recommendation, Track, plural
 
 if TYPE_CHECKING:
     from engine.distributed.importing import ImportReport
@@ -233,7 +233,8 @@ class Library:
         ids, X = self._store.features()
         if len(ids) < 2:
             raise LibraryError(
-                f"{len(ids)} analysed track(s): at least 2 are needed; scan and analyse first"
+                f"{plural(len(ids), 'analysed track')}: at least 2 are needed; scan and "
+                "analyse first"
             )
         if clusters is not None and clusters < 1:
             raise LibraryError("the number of clusters must be at least 1")

@@ -9,6 +9,8 @@ from typing import Any
 TEXT_TAGS: tuple[str, ...] = ("title", "artist", "album", "albumartist", "genre")
 #: Every field read from a file's tags and stored per track (the text ones first).
 TAG_FIELDS: tuple[str, ...] = (*TEXT_TAGS, "tracknumber", "year", "duration")
+#: What every view shows for a track with no artist tag (and no artist in its path).
+UNKNOWN_ARTIST = "Unknown artist"
 
 
 @dataclass(slots=True)
@@ -54,6 +56,11 @@ class Track(TrackInfo):
     def display(self) -> str:
         """``Artist – Title`` for messages."""
         return f"{self.artist} – {self.title}" if self.artist else self.title
+
+    @property
+    def shown_artist(self) -> str:
+        """The artist, or :data:`UNKNOWN_ARTIST`: the same words in every view."""
+        return self.artist or UNKNOWN_ARTIST
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +118,8 @@ def clock(seconds: float | None, *, tenths: bool = False) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files`` (``words``: an irregular plural)."""
+    return f"{count} {word if count == 1 else words or word + 's'}"

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
-from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, TrackInfo
+from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, TrackInfo, plural
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -75,7 +75,7 @@ def _check_versions(dataset: ds.Dataset | None, name: str) -> None:
     counts = {v["values"]: v["counts"] for v in pc.value_counts(versions).to_pylist()}
     foreign = {v: n for v, n in counts.items() if v is not None and v != FEATURE_VERSION}
     if foreign:
-        found = ", ".join(f"{n} row(s) of version {v}" for v, n in sorted(foreign.items()))
+        found = ", ".join(f"{plural(n, 'row')} of version {v}" for v, n in sorted(foreign.items()))
         raise SparkOutputError(
             f"{name}/ holds features this Encore cannot use ({found}; this Encore computes "
             f"version {FEATURE_VERSION}): rerun the Spark job with this Encore version on "

@@ -74,7 +74,7 @@ def test_the_damage_is_explained_and_rebuilding_keeps_the_file(
     # the damaged file, renamed (its -wal and -shm files, if any, beside it)
     kept = [p for p in home.iterdir() if re.fullmatch(rf"{SQLITE_FILE}\.damaged-[\d-]+", p.name)]
     assert len(kept) == 1 and kept[0].read_bytes() == damaged
-    assert str(kept[0]) in note and "Rebuilding from 1 music folder(s)" in note
+    assert str(kept[0]) in note and "Rebuilding from 1 music folder…" in note
     assert library.folders() == [str(music)]  # the window rescans them when it opens
     library.close()
 

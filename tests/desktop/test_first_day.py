@@ -136,3 +136,41 @@ def test_sigterm_closes_the_window_and_keeps_finished_analyses(tmp_path):
     assert "Traceback" not in err
     after = analysed()
     assert after > 0 and after >= before
+
+
+def test_no_audio_device_is_said_in_the_window(qtbot, tmp_path):
+    from PySide6.QtMultimedia import QMediaDevices
+
+    from tests.helpers import close_window, open_window
+
+    window = open_window(qtbot, tmp_path / "home")
+    silent = not QMediaDevices.audioOutputs()  # as on these test machines
+    assert window.no_output.isVisibleTo(window) is silent
+    window.player.output_changed.emit(True)  # a device appears …
+    assert not window.no_output.isVisibleTo(window)
+    window.player.output_changed.emit(False)  # … and goes
+    assert window.no_output.isVisibleTo(window)
+    close_window(qtbot, window)
+
+
+def test_playing_prints_no_tag_blocks_to_the_terminal(trained_home):
+    """Qt's FFmpeg backend printed every file's format and tags on stderr."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from desktop.launch import main; main()",
+            "--home",
+            str(trained_home),
+            "--self-check",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "self-check passed" in result.stdout + result.stderr
+    assert "Input #0" not in result.stderr and "Duration:" not in result.stderr
+    assert "symbolsresolver" not in result.stderr

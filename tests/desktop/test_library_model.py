@@ -96,3 +96,20 @@ def test_empty_library_shows_the_invitation(qtbot):
     assert view.currentIndex() == 0
     with qtbot.waitSignal(view.add_folder_requested, timeout=1000):
         view.add_button.click()
+
+
+def test_words_a_user_reads_are_the_same_everywhere(qtbot):
+    from desktop.failures_dialog import FailuresDialog
+    from engine.tracks import UNKNOWN_ARTIST, Failure, plural
+
+    assert plural(1, "file") == "1 file" and plural(2, "file") == "2 files"
+    assert plural(0, "song") == "0 songs"
+    model = TrackTableModel()
+    nameless = Track(id=1, path="/m/a.ogg", size=1, mtime=0, title="A", artist="")
+    model.set_tracks([nameless])
+    assert model.index(0, 1).data() == UNKNOWN_ARTIST == nameless.shown_artist
+    dialog = FailuresDialog([Failure("/m/b.mp3", "analyze", "a reason " * 30)])
+    qtbot.addWidget(dialog)
+    label = dialog.findChild(type(dialog.layout().itemAt(0).widget()))
+    assert label.text().startswith("1 file could not be used")
+    assert dialog.tree.topLevelItem(0).toolTip(2) == "a reason " * 30  # the whole reason

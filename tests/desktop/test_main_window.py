@@ -283,3 +283,25 @@ def test_the_window_remembers_the_session(qtbot, trained_home):
     qtbot.waitUntil(lambda: again.player.position() >= 3500, timeout=15_000)
     qtbot.waitUntil(lambda: len(again.up_next.tracks) == 5, timeout=30_000)
     close_window(qtbot, again)
+
+
+def test_the_playing_row_is_marked_and_show_playing_finds_it(qtbot, trained_home):
+    from PySide6.QtCore import Qt
+
+    window = open_window(qtbot, trained_home)
+    model = window.view.model
+    song = model.tracks()[7]
+    window.play(song)
+    row = model.row_of(song.id)
+    assert model.index(row, 1).data(Qt.ItemDataRole.FontRole).bold()
+    assert model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is not None
+    other = model.row_of(model.tracks()[0].id)
+    assert model.index(other, 0).data(Qt.ItemDataRole.FontRole) is None
+    # hidden by a search, scrolled away: Ctrl+L brings it back and selects it
+    window.view.search.setText("no such song anywhere")
+    window.view.proxy.set_search("no such song anywhere")
+    window.view.table.clearSelection()
+    window.show_playing_action.trigger()
+    assert window.view.search.text() == ""
+    assert window.view.selected_tracks() == [song]
+    close_window(qtbot, window)
