@@ -238,6 +238,10 @@ class TrackTableModel(QAbstractTableModel):
         row = int(self._row_of_pos[pos])
         return row if row >= 0 else None
 
+    def shown(self) -> list[Track]:
+        """The tracks the table shows (matching the search), in its order."""
+        return [self._all[i] for i in self._rows]
+
     def tracks(self) -> list[Track]:
         """All tracks (matching the search or not) in the current sort order."""
         return [self._all[i] for i in self._order]

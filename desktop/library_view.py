@@ -49,6 +49,8 @@ class LibraryView(QStackedWidget):
     add_folder_requested = Signal()
     more_like_requested = Signal(list)  # [Track]: "more like these"
     journey_requested = Signal(object)  # Track: the destination
+    play_next_requested = Signal(list)  # [Track]: first in the queue
+    enqueue_requested = Signal(list)  # [Track]: at the end of the queue
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -131,6 +133,8 @@ class LibraryView(QStackedWidget):
             return
         menu = QMenu(self.table)
         menu.addAction("Play", lambda: self.play_requested.emit(tracks[0]))
+        menu.addAction("Play next", lambda: self.play_next_requested.emit(tracks))
+        menu.addAction("Add to queue", lambda: self.enqueue_requested.emit(tracks))
         label = "More like this" if len(tracks) == 1 else f"More like these {len(tracks)}"
         menu.addAction(label, lambda: self.more_like_requested.emit(tracks))
         menu.addAction("Journey to here", lambda: self.journey_requested.emit(tracks[0]))

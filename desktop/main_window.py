@@ -6,7 +6,14 @@ import os
 from collections.abc import Sequence
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -31,6 +38,7 @@ from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
 from engine.library import Library
+from engine.playback.queue import Repeat
 from engine.similarity.atlas import Atlas
 from engine.tracks import Failure, Track, plural
 
@@ -50,7 +58,6 @@ class MainWindow(QMainWindow):
         self.view = LibraryView()
         self.now_playing = NowPlayingBar()
         self.up_next = UpNextPanel(self)
-        self.up_next.setObjectName("up-next")  # dock layouts are saved by object name
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.up_next)
         self.up_next.setMinimumWidth(320)
         self.map = MapPanel(self)
@@ -84,7 +91,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.failed_button)
         self.statusBar().addPermanentWidget(self.counts)
 
-        self.playback = PlaybackController(self.player, self.view.track_after)
+        self.playback = PlaybackController(
+            self.player, self.view.track_after, self.view.model.shown
+        )
         self.jobs = LibraryJobs(library, self.runner, self.job_status)
         self.suggestions = SuggestionsController(library, self.up_next, self.playback, self.runner)
         self._pending_play: str | None = None
@@ -166,6 +175,20 @@ class MainWindow(QMainWindow):
         radio.setCheckable(True)
         radio.setChecked(True)
         self.up_next.radio.toggled.connect(radio.setChecked)
+        self._menus[play].addSeparator()
+        self.shuffle_action = action(play, "S&huffle", self.playback.set_shuffle)
+        self.shuffle_action.setCheckable(True)
+        self.shuffle_action.setToolTip("With the radio off, play the shown songs in random order")
+        repeat_menu = self._menus[play].addMenu("&Repeat")
+        self.repeat_actions: dict[Repeat, QAction] = {}
+        group = QActionGroup(self)
+        for mode, text in ((Repeat.OFF, "Off"), (Repeat.ALL, "All"), (Repeat.ONE, "One song")):
+            act = QAction(text, self, checkable=True)
+            act.triggered.connect(lambda _=False, m=mode: self.set_repeat(m))
+            group.addAction(act)
+            repeat_menu.addAction(act)
+            self.repeat_actions[mode] = act
+        self.repeat_actions[Repeat.OFF].setChecked(True)
 
         view = "&View"
         action(view, "&Search", self.view.focus_search, QKeySequence.StandardKey.Find)
@@ -180,6 +203,17 @@ class MainWindow(QMainWindow):
         self.view.play_requested.connect(self.play)
         self.view.more_like_requested.connect(self.suggestions.more_like)
         self.view.journey_requested.connect(self.suggestions.journey)
+        self.view.play_next_requested.connect(self.playback.play_next)
+        self.view.enqueue_requested.connect(self.playback.enqueue)
+        queue = self.up_next.queue
+        queue.play_requested.connect(self.play)
+        queue.moved.connect(self.playback.move_queued)
+        queue.removed.connect(self.playback.remove_queued)
+        self.playback.queue_changed.connect(lambda: queue.show_queue(self.playback.queue))
+        self.now_playing.shuffle_button.toggled.connect(self.shuffle_action.setChecked)
+        self.shuffle_action.toggled.connect(self.now_playing.shuffle_button.setChecked)
+        self.shuffle_action.toggled.connect(self.playback.set_shuffle)
+        self.now_playing.repeat_clicked.connect(self._next_repeat)
         self.map.play_requested.connect(self.play)
         self.map.play_these_requested.connect(self.playback.play_all)
         self.map.more_like_requested.connect(self.suggestions.more_like)
@@ -348,6 +382,17 @@ class MainWindow(QMainWindow):
             self._play_pending(self.view.model.tracks())
         if self.jobs.add(paths):
             self.show_message(f"Adding {plural(len(paths), 'item')} to the library…")
+
+    def set_repeat(self, mode: Repeat) -> None:
+        """Repeat off, all (the library starts over) or one (the song plays again)."""
+        self.playback.set_repeat(mode)
+        self.repeat_actions[mode].setChecked(True)
+        self.now_playing.show_repeat(mode.value)
+
+    def _next_repeat(self) -> None:
+        modes = list(Repeat)
+        current = next(m for m, act in self.repeat_actions.items() if act.isChecked())
+        self.set_repeat(modes[(modes.index(current) + 1) % len(modes)])
 
     def show_playing(self) -> None:
         """Select and scroll to the song playing (clearing a search that hides it)."""

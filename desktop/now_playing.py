@@ -28,6 +28,7 @@ class NowPlayingBar(QWidget):
     seek = Signal(int)  # ms
     volume_changed = Signal(int)  # 0-100
     mute_toggled = Signal(bool)
+    repeat_clicked = Signal()  # off → all → one → off
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +58,16 @@ class NowPlayingBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("seek")
         self.slider.setEnabled(False)
+        self.shuffle_button = QToolButton()
+        self.shuffle_button.setText("⤮")
+        self.shuffle_button.setObjectName("shuffle")
+        self.shuffle_button.setCheckable(True)
+        self.shuffle_button.setAutoRaise(True)
+        self.shuffle_button.setToolTip("Shuffle: with the radio off, random order")
+        self.repeat_button = QToolButton()
+        self.repeat_button.setObjectName("repeat")
+        self.repeat_button.setAutoRaise(True)
+        self.show_repeat("off")
         self.mute_button = button(QStyle.StandardPixmap.SP_MediaVolume, "Mute")
         self.mute_button.setCheckable(True)
         self.volume = QSlider(Qt.Orientation.Horizontal)
@@ -73,6 +84,8 @@ class NowPlayingBar(QWidget):
         seek_row.addWidget(self.slider, 1)
         seek_row.addWidget(self.remaining)
         seek_row.addSpacing(12)
+        seek_row.addWidget(self.shuffle_button)
+        seek_row.addWidget(self.repeat_button)
         seek_row.addWidget(self.mute_button)
         seek_row.addWidget(self.volume)
         text.addLayout(seek_row)
@@ -91,6 +104,18 @@ class NowPlayingBar(QWidget):
         self.slider.actionTriggered.connect(self._slider_action)
         self.volume.valueChanged.connect(self.volume_changed)
         self.mute_button.toggled.connect(self._mute)
+        self.repeat_button.clicked.connect(self.repeat_clicked)
+
+    def show_repeat(self, mode: str) -> None:
+        """Show the repeat mode: ``off``, ``all`` or ``one``."""
+        self.repeat_button.setText({"off": "↻", "all": "↻ all", "one": "↻ 1"}[mode])
+        self.repeat_button.setToolTip(
+            {
+                "off": "Repeat: off (click: repeat all)",
+                "all": "Repeat: all, the library starts over (click: repeat one)",
+                "one": "Repeat: this song (click: off)",
+            }[mode]
+        )
 
     def show_track(self, track: Track | None, cover: bytes | None = None) -> None:
         if track is None:

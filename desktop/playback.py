@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Signal
 
 from desktop.player import Player
-from engine.playback.queue import PlayQueue
+from engine.playback.queue import PlayQueue, Repeat
 from engine.tracks import Track
 
 #: Give up after this many unplayable files in a row instead of spinning through a library.
@@ -24,12 +24,18 @@ class PlaybackController(QObject):
 
     message = Signal(str)
     played = Signal(object)  # Track, when it starts
+    queue_changed = Signal()  # the listener's queue (see upcoming())
     skipped_early = Signal(int, int)  # seed id, id of the suggestion skipped early
 
-    def __init__(self, player: Player, track_after: Callable[[Track | None], Track | None]) -> None:
+    def __init__(
+        self,
+        player: Player,
+        track_after: Callable[[Track | None], Track | None],
+        shown: Callable[[], Sequence[Track]] = tuple,
+    ) -> None:
         super().__init__(player)
         self.player = player
-        self.rules = PlayQueue(track_after)
+        self.rules = PlayQueue(track_after, shown)
         self._failures = 0
         player.ended.connect(self._on_ended)
         player.failed.connect(self._on_failed)
@@ -47,6 +53,28 @@ class PlaybackController(QObject):
     def set_radio(self, on: bool) -> None:
         self.rules.radio = on
 
+    def set_shuffle(self, on: bool) -> None:
+        self.rules.shuffle = on
+
+    def set_repeat(self, mode: Repeat) -> None:
+        self.rules.repeat = mode
+
+    def play_next(self, tracks: Sequence[Track]) -> None:
+        self.rules.play_next(tracks)
+        self.queue_changed.emit()
+
+    def enqueue(self, tracks: Sequence[Track]) -> None:
+        self.rules.enqueue(tracks)
+        self.queue_changed.emit()
+
+    def move_queued(self, source: int, target: int) -> None:
+        self.rules.move(source, target)
+        self.queue_changed.emit()
+
+    def remove_queued(self, positions: Sequence[int]) -> None:
+        self.rules.remove(positions)
+        self.queue_changed.emit()
+
     def set_up_next(self, tracks: Sequence[Track], seed: int | None = None) -> None:
         """What the radio plays next, for the song ``seed`` (None: skips teach nothing)."""
         self.rules.set_up_next(tracks, seed)
@@ -59,9 +87,12 @@ class PlaybackController(QObject):
 
     def play(self, track: Track) -> None:
         """Play ``track`` now (user choice or automatic)."""
+        queued = len(self.rules.queued)
         self.rules.started(track, self.current)
         self.player.play(track)
         self.played.emit(track)
+        if len(self.rules.queued) != queued:
+            self.queue_changed.emit()
 
     def toggle(self) -> None:
         if self.current is None:
@@ -93,13 +124,14 @@ class PlaybackController(QObject):
         first = self.rules.play_all(tracks)
         if first is not None:
             self.play(first)
+            self.queue_changed.emit()
 
-    def following(self) -> Track | None:
-        """The track that plays when the current one ends."""
-        return self.rules.following(self.current)
+    def following(self, *, ended: bool = False) -> Track | None:
+        """The track that plays next: when the current one ends, or on a skip."""
+        return self.rules.following(self.current, ended=ended)
 
-    def _advance(self) -> None:
-        track = self.following()
+    def _advance(self, *, ended: bool = False) -> None:
+        track = self.following(ended=ended)
         if track is None:
             self.player.stop()
             self.message.emit("End of the library.")
@@ -112,7 +144,7 @@ class PlaybackController(QObject):
 
     def _on_ended(self, track: Track) -> None:
         self._failures = 0
-        self._advance()
+        self._advance(ended=True)
 
     def _on_failed(self, track: Track, reason: str) -> None:
         self._failures += 1

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.queue_panel import QueueView
 from engine.similarity.atlas import STEERING
 from engine.tracks import Recommendation, Track
 
@@ -64,6 +65,8 @@ class UpNextPanel(QDockWidget):
         reset.setToolTip("Suggestions for the playing song again, unsteered")
         reset.clicked.connect(self.steer_reset)
         steering.addWidget(reset, 0, len(STEERING) // 2, 2, 1)
+        self.queue = QueueView(body)
+        layout.addWidget(self.queue)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
         layout.addLayout(steering)
@@ -95,9 +98,9 @@ class UpNextPanel(QDockWidget):
             self.status.setText("Nothing similar left to suggest right now.")
             return
         if len(seeds) == 1:
-            self.status.setText(f"Sounds like “{seeds[0].title}”")
+            self.status.setText(f"Plays next, in this order: sounds like “{seeds[0].title}”")
         else:
-            self.status.setText(f"More like these {len(seeds)} songs")
+            self.status.setText(f"Plays next, in this order: like these {len(seeds)} songs")
         for rec in recs:
             t = rec.track
             pct = similarity_percent(rec.distance, scale)

@@ -137,7 +137,7 @@ def test_more_like_the_selection_and_save_up_next_as_playlist(qtbot, trained_hom
     assert len(chosen) == 2
     window.more_like_selection()
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
-    assert "More like these 2 songs" in window.up_next.status.text()
+    assert "like these 2 songs" in window.up_next.status.text()
     assert {t.id for t in chosen}.isdisjoint(t.id for t in window.up_next.tracks)
 
     window.play(chosen[0])
@@ -304,4 +304,54 @@ def test_the_playing_row_is_marked_and_show_playing_finds_it(qtbot, trained_home
     window.show_playing_action.trigger()
     assert window.view.search.text() == ""
     assert window.view.selected_tracks() == [song]
+    close_window(qtbot, window)
+
+
+def test_the_queue_plays_first_in_the_order_the_listener_sets(qtbot, trained_home):
+    from PySide6.QtCore import QModelIndex, Qt
+    from PySide6.QtTest import QTest
+
+    window = open_window(qtbot, trained_home)
+    songs = window.view.model.tracks()
+    queue = window.up_next.queue
+    assert not queue.isVisibleTo(window)  # nothing queued: no empty box
+    window.play(songs[0])
+    window.view.enqueue_requested.emit([songs[1], songs[2]])  # "Add to queue"
+    window.view.play_next_requested.emit([songs[3]])  # "Play next"
+    assert [t.id for t in queue.tracks()] == [songs[3].id, songs[1].id, songs[2].id]
+    assert queue.isVisibleTo(window) and "3 songs" in queue.caption.text()
+    # drag the last song to the top
+    queue.list.model().moveRows(QModelIndex(), 2, 1, QModelIndex(), 0)
+    assert [t.id for t in window.playback.queue] == [songs[2].id, songs[3].id, songs[1].id]
+    assert [t.id for t in queue.tracks()] == [songs[2].id, songs[3].id, songs[1].id]
+    # Delete removes the selected song
+    queue.list.setCurrentRow(2)
+    queue.list.item(2).setSelected(True)
+    QTest.keyClick(queue.list, Qt.Key.Key_Delete)
+    assert [t.id for t in window.playback.queue] == [songs[2].id, songs[3].id]
+    # the queue plays before up next, and empties as it plays
+    window.playback.next()
+    assert window.player.track.id == songs[2].id
+    assert [t.id for t in queue.tracks()] == [songs[3].id]
+    close_window(qtbot, window)
+
+
+def test_shuffle_and_repeat_from_the_menu_and_the_transport_bar(qtbot, trained_home):
+    window = open_window(qtbot, trained_home)
+    songs = window.view.model.tracks()
+    window.up_next.radio.setChecked(False)
+    window.shuffle_action.trigger()
+    assert window.now_playing.shuffle_button.isChecked() and window.playback.rules.shuffle
+    window.now_playing.shuffle_button.click()
+    assert not window.shuffle_action.isChecked() and not window.playback.rules.shuffle
+    # the transport button cycles off → all → one; the menu follows
+    window.now_playing.repeat_button.click()
+    window.now_playing.repeat_button.click()
+    assert window.playback.rules.repeat.value == "one"
+    assert window.repeat_actions[window.playback.rules.repeat].isChecked()
+    window.play(songs[4])
+    window.player.ended.emit(songs[4])  # the song ends: it plays again
+    assert window.player.track.id == songs[4].id
+    window.playback.next()  # an explicit skip moves on
+    assert window.player.track.id == songs[5].id
     close_window(qtbot, window)
