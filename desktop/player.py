@@ -81,7 +81,7 @@ class Player(QObject):
         self._player.play()
 
     def cue(self, track: Track, position_ms: int = 0) -> None:
-        """Load ``track`` paused at ``position_ms`` (what the last session was playing)."""
+        """Load ``track`` at ``position_ms``, not playing (what the last session played)."""
         self._track = track
         self._reported = False
         self.track_changed.emit(track)
@@ -89,8 +89,9 @@ class Player(QObject):
             self._track = None
             return
         self._pending_seek = max(0, position_ms)
+        # Loaded, not paused: a stopped player takes a position and starts there on play,
+        # and stopping a paused FFmpeg pipeline at exit could hang.
         self._player.setSource(QUrl.fromLocalFile(track.path))
-        self._player.pause()
 
     def toggle(self) -> None:
         if self._track is None:

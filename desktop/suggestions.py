@@ -11,6 +11,7 @@ from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
 from engine.library import Library
 from engine.progress import CancelToken
+from engine.similarity.atlas import press
 from engine.tracks import Track
 
 N_SUGGESTIONS = 5
@@ -90,7 +91,7 @@ class SuggestionsController(QObject):
             self.panel.show_waiting("Play a song first, then steer its suggestions.")
             return
         self.journey_to_track = None
-        self.moves[move] += 1
+        self.moves = Counter(press(self.moves, move))  # an opposite press takes one back
         self._ask([self.playback.current])
 
     def reset_steering(self) -> None:

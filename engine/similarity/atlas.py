@@ -28,6 +28,24 @@ STEERING: dict[str, dict[str, float]] = {
     "brighter": {"centroid_mean": 1.0, "rolloff_mean": 1.0},
     "darker": {"centroid_mean": -1.0, "rolloff_mean": -1.0},
 }
+#: Each move's opposite: pressing one takes back a press of the other.
+OPPOSITE: dict[str, str] = {
+    "more energetic": "calmer",
+    "calmer": "more energetic",
+    "faster": "slower",
+    "slower": "faster",
+    "brighter": "darker",
+    "darker": "brighter",
+}
+#: Words of a reason that would contradict a move (see engine.similarity.explain).
+CONTRADICTS: dict[str, frozenset[str]] = {
+    "more energetic": frozenset({"quieter", "sparser"}),
+    "calmer": frozenset({"louder", "busier"}),
+    "faster": frozenset({"slower"}),
+    "slower": frozenset({"faster"}),
+    "brighter": frozenset({"darker"}),
+    "darker": frozenset({"brighter"}),
+}
 #: One press of a steering button moves the query this many standard deviations …
 STEP = 1.0
 #: … and ranks a candidate as if exp(-PULL * d) as far, d its shift the asked way
@@ -107,6 +125,22 @@ def steer(query: np.ndarray, weights: np.ndarray, moves: Mapping[str, int]) -> n
             i = FEATURE_NAMES.index(feature)
             moved[i] += presses * STEP * sign * weights[i]
     return moved
+
+
+def press(moves: Mapping[str, int], move: str) -> dict[str, int]:
+    """The moves after pressing ``move``: one more of it, or one fewer of its opposite
+    ("calmer" then "more energetic" is unsteered)."""
+    if move not in STEERING:
+        raise ValueError(f"unknown move {move!r}; choose from {', '.join(STEERING)}")
+    out = {m: n for m, n in moves.items() if n > 0}
+    opposite = OPPOSITE[move]
+    if out.get(opposite):
+        out[opposite] -= 1
+        if not out[opposite]:
+            del out[opposite]
+    else:
+        out[move] = out.get(move, 0) + 1
+    return out
 
 
 def steer_bias(

@@ -84,11 +84,23 @@ class Recommender:
         ids, dists = index.search(query, pool, exclude=skip, budget=SEARCH_BUDGET)
         bias: dict[int, float] = {}
         if moves and len(ids):
-            # searched around the steered point, but distances and reasons are from the
-            # seed, and songs that differ from it the asked way rank first
+            # Searched around the steered point, but distances and reasons are from the
+            # seed, and songs that differ from it the asked way rank first. Only those
+            # stay: after "calmer" every suggestion is calmer than the playing song, and
+            # no reason says the opposite ("louder").
             vectors = np.stack([index.vector(t) for t in ids])
-            dists = np.linalg.norm(vectors - q, axis=1)
             factors = atlas.steer_bias(q, vectors, self.weights, moves)
+            against = frozenset().union(*(atlas.CONTRADICTS[m] for m in moves))
+            words = differences_many(q, vectors, self.weights)
+            keep = np.array(
+                [
+                    f < 1.0 and not against.intersection(w)
+                    for f, w in zip(factors, words, strict=True)
+                ],
+                dtype=bool,
+            )
+            ids, vectors, factors = ids[keep], vectors[keep], factors[keep]
+            dists = np.linalg.norm(vectors - q, axis=1)
             bias = dict(zip(ids.tolist(), factors.tolist(), strict=True))
         candidates = self.recommendations(q, ids.tolist(), dists.tolist())
         if bias:
@@ -97,6 +109,8 @@ class Recommender:
             return candidates[:n]
 
         def fallback() -> list[Recommendation]:
+            if moves:  # steered: only songs that differ the asked way
+                return []
             artists = {normalised(s.artist) for s in seeds if s.artist}
             genres = {normalised(s.genre) for s in seeds if s.genre}
             near = [

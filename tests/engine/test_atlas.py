@@ -38,15 +38,20 @@ def test_steering_moves_suggestions_the_asked_way(trained):
     def mean_of(recs, i):
         return float(np.mean([index.vector(r.track.id)[i] for r in recs]))
 
-    moved = 0
+    moved = compared = 0
     seeds = trained.tracks()[::6]
     for seed in seeds:
         plain = trained.similar(seed, 5, radio=False)
         faster = trained.similar(seed, 5, radio=False, moves={"faster": 3})
         darker = trained.similar(seed, 5, radio=False, moves={"darker": 3})
-        moved += mean_of(faster, tempo) > mean_of(plain, tempo)
-        moved += mean_of(darker, centroid) < mean_of(plain, centroid)
-    assert moved >= 0.8 * 2 * len(seeds)
+        # a list may be empty: no song of this small library is that much faster
+        if faster:
+            moved += mean_of(faster, tempo) > mean_of(plain, tempo)
+            compared += 1
+        if darker:
+            moved += mean_of(darker, centroid) < mean_of(plain, centroid)
+            compared += 1
+    assert compared >= len(seeds) and moved >= 0.8 * compared
     with pytest.raises(ValueError, match="unknown move"):
         atlas.steer(index.vector(seeds[0].id), np.ones(len(FEATURE_NAMES)), {"louder!": 1})
 
@@ -108,3 +113,50 @@ def test_the_map_keeps_its_orientation_when_a_song_is_added(trained):
     rows = [common[int(t)] for t in before.ids]
     for axis in (0, 1):  # the same picture, not a mirror image
         assert np.corrcoef(before.xy[:, axis], after.xy[rows, axis])[0, 1] > 0.9
+
+
+def test_a_steered_list_differs_the_asked_way_and_never_says_the_opposite(trained):
+    """After "calmer", every suggestion is calmer than the song (by the button's own
+    measure), the list's mean energy drops, and no reason says "louder" or "busier"."""
+    index = trained.index()
+    weights = trained.model().weights_
+    checked = 0
+    for seed in trained.tracks()[::4]:
+        q = index.vector(seed.id)
+        plain = trained.similar(seed, 5, radio=False)
+        for move in ("calmer", "more energetic", "faster", "brighter"):
+            steered = trained.similar(seed, 5, moves={move: 1})
+            for rec in steered:
+                v = index.vector(rec.track.id)
+                shift = sum(
+                    sign
+                    * (v[FEATURE_NAMES.index(f)] - q[FEATURE_NAMES.index(f)])
+                    / weights[FEATURE_NAMES.index(f)]
+                    for f, sign in atlas.STEERING[move].items()
+                )
+                assert shift > 0, (move, rec.reason)
+                assert not atlas.CONTRADICTS[move] & set(rec.reason.replace(",", "").split())
+            if steered and plain:
+
+                def measure(recs, move=move):
+                    return np.mean(
+                        [
+                            sum(
+                                sign * index.vector(r.track.id)[FEATURE_NAMES.index(f)]
+                                for f, sign in atlas.STEERING[move].items()
+                            )
+                            for r in recs
+                        ]
+                    )
+
+                assert measure(steered) > measure(plain), move
+                checked += 1
+    assert checked >= 10
+
+
+def test_opposite_presses_cancel():
+    moves = atlas.press({}, "calmer")
+    assert moves == {"calmer": 1}
+    assert atlas.press(moves, "more energetic") == {}  # unsteered again
+    assert atlas.press(atlas.press(moves, "calmer"), "faster") == {"calmer": 2, "faster": 1}
+    assert atlas.press({"calmer": 2}, "more energetic") == {"calmer": 1}
