@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.failed_button.setVisible(False)
         self.failed_button.clicked.connect(self.show_failures)
         self.counts = QLabel()
-        self.no_output = QLabel("🔇 No audio output device: songs play in silence")
+        self.no_output = QLabel("No audio output device: songs play in silence")
         self.no_output.setObjectName("no-audio-output")
         self.no_output.setToolTip("Connect speakers or headphones, or start the sound server")
         self.statusBar().addPermanentWidget(self.no_output)

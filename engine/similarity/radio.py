@@ -74,12 +74,14 @@ def normalised(text: str) -> str:
 
 
 def same_recording(a: Track, b: Track) -> bool:
-    """Two tracks with the same normalised title and artist."""
+    """Two tracks with the same normalised title and artist, or the same title where one
+    has no artist tag (the same song converted to another format often lost its tags)."""
     title = normalised(a.title)
+    artists = normalised(a.artist), normalised(b.artist)
     return (
         bool(title)
         and title == normalised(b.title)
-        and normalised(a.artist) == normalised(b.artist)
+        and (artists[0] == artists[1] or not all(artists))
     )
 
 

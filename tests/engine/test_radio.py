@@ -81,6 +81,11 @@ def test_duplicate_recordings_are_suppressed():
     other = track(4, "Cy", "Y")
     assert same_recording(SEED, remaster)
     assert pick(recs((remaster, 1.0), (same_sound, 0.1), (other, 2.0))) == [4]
+    # the same song converted to another format, its artist tag lost on the way
+    untagged = track(5, "", "X", title=SEED.title)
+    assert same_recording(SEED, untagged) and same_recording(untagged, SEED)
+    assert not same_recording(track(6, "Bo", "X", title=SEED.title), SEED)  # a cover
+    assert pick(recs((untagged, 0.5), (other, 2.0))) == [4]
 
 
 def test_duration_and_genre_filters():
