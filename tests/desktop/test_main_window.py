@@ -261,9 +261,8 @@ def test_the_window_remembers_the_session(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     song = window.view.model.tracks()[3]
     window.play(song)
-    qtbot.waitUntil(lambda: window.player.position() > 0, timeout=15_000)
-    window.player.seek(4000)
-    qtbot.waitUntil(lambda: window.player.position() >= 4000, timeout=15_000)
+    # played for a while (no seek: stopping Qt's FFmpeg player just after a seek can hang)
+    qtbot.waitUntil(lambda: window.player.position() >= 1500, timeout=15_000)
     window.player.set_volume(33)
     window.up_next.radio.setChecked(False)
     window.view.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
@@ -280,7 +279,7 @@ def test_the_window_remembers_the_session(qtbot, trained_home):
     # the song is back, paused where it was, and up next fills for it
     qtbot.waitUntil(lambda: again.player.track is not None, timeout=15_000)
     assert again.player.track.id == song.id and not again.player.playing
-    qtbot.waitUntil(lambda: again.player.position() >= 3500, timeout=15_000)
+    qtbot.waitUntil(lambda: again.player.position() >= 1200, timeout=15_000)
     qtbot.waitUntil(lambda: len(again.up_next.tracks) == 5, timeout=30_000)
     close_window(qtbot, again)
 
