@@ -20,10 +20,13 @@ import contextlib
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 import soxr
+
+T = TypeVar("T")
 
 #: Decoded audio is down-mixed and resampled in batches of about this many frames.
 BLOCK_FRAMES = 1 << 16
@@ -123,11 +126,9 @@ def read_excerpts(
     import av
 
     path = _check_file(path)
-    source = _BoundedFile(path)
     try:
-        container = av.open(source)
+        source, container = _open_bounded(path, av.open)
     except Exception:  # the whole-track path reports why, or tries libsndfile
-        source.close()
         return None
     excerpts: list[np.ndarray] = []
     with container, source:
@@ -226,6 +227,17 @@ class _BoundedFile(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def _open_bounded(path: str, opener: Callable[[_BoundedFile], T]) -> tuple[_BoundedFile, T]:
+    """``opener`` (a decoder) on a :class:`_BoundedFile` of ``path``; the file is closed
+    again when the decoder refuses it."""
+    source = _BoundedFile(path)
+    try:
+        return source, opener(source)
+    except BaseException:
+        source.close()
+        raise
 
 
 def _duration_of(container: object, stream: object) -> float | None:
@@ -392,12 +404,7 @@ def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
     """Open with FFmpeg now (so format errors raise here), then stream."""
     import av
 
-    source = _BoundedFile(path)
-    try:
-        container = av.open(source)
-    except BaseException:
-        source.close()
-        raise
+    source, container = _open_bounded(path, av.open)
     if not container.streams.audio or container.streams.audio[0].codec_context is None:
         container.close()
         source.close()
@@ -422,12 +429,7 @@ def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
     """Open with libsndfile now (so format errors raise here), then stream."""
     import soundfile as sf
 
-    source = _BoundedFile(path)
-    try:
-        f = sf.SoundFile(source)
-    except BaseException:
-        source.close()
-        raise
+    source, f = _open_bounded(path, sf.SoundFile)
 
     def blocks() -> Iterator[np.ndarray]:
         while True:
