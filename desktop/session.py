@@ -54,37 +54,21 @@ class Session:
         docks = s.value("window/docks")
         if isinstance(docks, QByteArray):
             window.restoreState(docks)
-        volume = _int(s.value("player/volume"), 80)
-        window.player.set_volume(volume)
-        window.player.set_muted(_bool(s.value("player/muted"), False))
+        window.player.set_volume(s.value("player/volume", 80, type=int))
+        window.player.set_muted(s.value("player/muted", False, type=bool))
         window.now_playing.set_volume(window.player.volume(), window.player.muted())
-        window.up_next.radio.setChecked(_bool(s.value("radio/on"), True))
-        column = _int(s.value("table/sort_column"), 1)
-        descending = _bool(s.value("table/sort_descending"), False)
+        window.up_next.radio.setChecked(s.value("radio/on", True, type=bool))
+        column = s.value("table/sort_column", 1, type=int)
+        descending = s.value("table/sort_descending", False, type=bool)
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         window.view.table.sortByColumn(column, order)
-        window.view.search.setText(str(s.value("table/search") or ""))
-        track_id = _int(s.value("player/track"), -1)
+        window.view.search.setText(s.value("table/search", "", type=str))
+        track_id = s.value("player/track", -1, type=int)
         if track_id >= 0:
             find_track(track_id)
 
     def cue(self, window: MainWindow, track: Track | None) -> None:
         """Put the last session's song back in the player, paused where it was."""
         if track is not None and window.player.track is None:
-            window.player.cue(track, _int(self.settings.value("player/position"), 0))
+            window.player.cue(track, self.settings.value("player/position", 0, type=int))
             window.suggestions.refresh(track)  # up next is ready when play is pressed
-
-
-def _int(value: object, default: int) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-
-
-def _bool(value: object, default: bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):  # INI files hold text
-        return value.lower() in ("true", "1", "yes")
-    return default

@@ -46,7 +46,7 @@ from engine.similarity.recommender import Recommender
 from engine.similarity.training import train_in_process
 from engine.store import SQLITE_FILE, DamagedStoreError, Store, StoreError, open_store
 from engine.store.recovery import recover
-from engine.tracks import Failure, Recommendation, Track, plural
+from engine.tracks import Failure, Recommendation, Track, TrackInfo, plural
 
 if TYPE_CHECKING:
     from engine.distributed.importing import ImportReport
@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+V = TypeVar("V")
 #: The store settings that hold the radio rules and the family weights (JSON).
 RULES_KEY = "radio_rules"
 WEIGHTS_KEY = "family_weights"
@@ -546,26 +547,14 @@ class Library:
         yield Progress(0, 0, "", "Importing features")
         try:
             for batch in read_output(folder):
-                if batch.analysed:
-                    self._store.upsert_tracks([info for info, _ in batch.analysed])
-                    found = [
-                        (track.id, vector)
-                        for (info, vector) in batch.analysed
-                        if (track := self._store.track_by_path(info.path)) is not None
-                    ]
-                    self._store.put_features(found)  # clears earlier analysis errors too
-                    report.analysed += len(found)
+                found = self._upsert_by_id(batch.analysed)
+                self._store.put_features(found)  # clears earlier analysis errors too
+                report.analysed += len(found)
                 self._store.record_scan_failures(batch.unreadable)
                 report.unreadable += len(batch.unreadable)
-                if batch.failed:
-                    self._store.upsert_tracks([info for info, _ in batch.failed])
-                    errors = [
-                        (track.id, error)
-                        for (info, error) in batch.failed
-                        if (track := self._store.track_by_path(info.path)) is not None
-                    ]
-                    self._store.put_analysis_errors(errors)
-                    report.analysis_failed += len(errors)
+                errors = self._upsert_by_id(batch.failed)
+                self._store.put_analysis_errors(errors)
+                report.analysis_failed += len(errors)
                 roots |= batch.roots
                 self._index = None
                 yield Progress(batch.done, batch.total, batch.last, "Importing features")
@@ -578,6 +567,17 @@ class Library:
             if card is not None:
                 report.trained_on, report.k = card.library_size, card.k
         return report
+
+    def _upsert_by_id(self, rows: Sequence[tuple[TrackInfo, V]]) -> list[tuple[int, V]]:
+        """Record ``(track info, value)`` rows as tracks; the values keyed by track id."""
+        if not rows:
+            return []
+        self._store.upsert_tracks([info for info, _ in rows])
+        return [
+            (track.id, value)
+            for info, value in rows
+            if (track := self._store.track_by_path(info.path)) is not None
+        ]
 
     def import_fma(self, metadata: str | os.PathLike[str], *, features: bool = False) -> Any:
         """Tag the library's FMA files from ``fma_metadata`` (see :mod:`engine.datasets.fma`)."""
