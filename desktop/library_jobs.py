@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from desktop.library_model import SortKeys
 from desktop.tasks import TaskRunner
 from desktop.worker import Task
+from engine.collection import Collection, build_collection
 from engine.library import Library
 from engine.progress import CancelToken, Progress
 from engine.tracks import Track
@@ -35,6 +36,7 @@ class Snapshot:
     #: The store's counts when it was taken: a later job that finds others knows that
     #: another process (the CLI, a second window) changed the library meanwhile.
     counts: tuple[tuple[str, int], ...] = ()
+    collection: Collection = field(default_factory=Collection)  # for the browser pane
 
 
 def store_counts(library: Library) -> tuple[tuple[str, int], ...]:
@@ -63,9 +65,11 @@ def library_job(
     last = time.monotonic()
 
     def snapshot() -> Snapshot:
-        counts = store_counts(library)
+        nonlocal shown
+        counts = shown = store_counts(library)
         tracks = library.tracks()
-        return Snapshot(tracks, dict(counts)["failed"], SortKeys.build(tracks), counts)
+        keys = SortKeys.build(tracks)
+        return Snapshot(tracks, dict(counts)["failed"], keys, counts, build_collection(tracks))
 
     def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
         nonlocal last
@@ -95,7 +99,8 @@ def library_job(
         areport = yield from relay(library.analyze(token, retry_failed=retry_failed))
         summary.append(f"Analysis: {areport.summary()}")
         changed = changed or areport.analysed > 0
-        stale_table = stale_table or bool(areport.analysed or areport.failed)
+        if areport.analysed or areport.failed:
+            yield snapshot()  # now, not after training: the counts are right meanwhile
     # No usable model (none yet, or made for older features): suggestions need one, so
     # even a plain rescan trains.
     stale = not library.model_is_current()

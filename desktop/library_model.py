@@ -97,6 +97,7 @@ class TrackTableModel(QAbstractTableModel):
         self._mask: np.ndarray | None = None
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._search = ""
+        self._scope: list[int] | None = None  # the browser's choice: these track ids only
         self._playing = -1  # the id of the track playing: its row is marked
 
     # -- Qt API -------------------------------------------------------------------------
@@ -191,7 +192,7 @@ class TrackTableModel(QAbstractTableModel):
         self._all = list(tracks)
         self._keys = keys if keys is not None else SortKeys.build(self._all)
         self._pos = {t.id: i for i, t in enumerate(self._all)}
-        self._mask = self._match(self._search) if self._search else None
+        self._mask = self._filter()
         self._order = self._sorted_order()
         self._refresh_rows()
         self.endResetModel()
@@ -199,15 +200,35 @@ class TrackTableModel(QAbstractTableModel):
     def set_search(self, text: str) -> None:
         """Show only tracks where every word occurs in the title, artist, album or genre."""
         self._search = text.strip()
+        self._refilter()
+
+    def set_scope(self, track_ids: Sequence[int] | None) -> None:
+        """Show only these tracks (an artist or album picked in the browser); None: all."""
+        self._scope = None if track_ids is None else list(track_ids)
+        self._refilter()
+
+    def _refilter(self) -> None:
         self.beginResetModel()
-        self._mask = self._match(self._search) if self._search else None
+        self._mask = self._filter()
         self._refresh_rows()
         self.endResetModel()
 
-    def _match(self, text: str) -> np.ndarray:
-        words = text.casefold().split()
-        hay = self._keys.haystack
-        return np.fromiter((all(w in h for w in words) for h in hay), bool, len(hay))
+    def _filter(self) -> np.ndarray | None:
+        """Which tracks show: in the browser's scope and matching the search (None: all)."""
+        mask = None
+        if self._scope is not None:
+            mask = np.zeros(len(self._all), dtype=bool)
+            positions = [self._pos[i] for i in self._scope if i in self._pos]
+            mask[np.asarray(positions, dtype=np.int64)] = True
+        if self._search:
+            words = self._search.casefold().split()
+            hay = self._keys.haystack
+            if mask is None:
+                mask = np.fromiter((all(w in h for w in words) for h in hay), bool, len(hay))
+            else:  # search only the scope's tracks: a few, not the whole library
+                for pos in np.flatnonzero(mask):
+                    mask[pos] = all(w in hay[pos] for w in words)
+        return mask
 
     def set_playing(self, track_id: int | None) -> None:
         """Mark the row of the track playing (bold, with a ▶ before its title)."""
@@ -237,6 +258,10 @@ class TrackTableModel(QAbstractTableModel):
             return None
         row = int(self._row_of_pos[pos])
         return row if row >= 0 else None
+
+    def tracks_with_ids(self, ids: Sequence[int]) -> list[Track]:
+        """The library's tracks with these ids, in the order given (unknown ids left out)."""
+        return [self._all[self._pos[i]] for i in ids if i in self._pos]
 
     def shown(self) -> list[Track]:
         """The tracks the table shows (matching the search), in its order."""

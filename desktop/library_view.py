@@ -51,6 +51,7 @@ class LibraryView(QStackedWidget):
     journey_requested = Signal(object)  # Track: the destination
     play_next_requested = Signal(list)  # [Track]: first in the queue
     enqueue_requested = Signal(list)  # [Track]: at the end of the queue
+    why_not_requested = Signal(object)  # Track: why is it not in up next?
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,6 +139,8 @@ class LibraryView(QStackedWidget):
         label = "More like this" if len(tracks) == 1 else f"More like these {len(tracks)}"
         menu.addAction(label, lambda: self.more_like_requested.emit(tracks))
         menu.addAction("Journey to here", lambda: self.journey_requested.emit(tracks[0]))
+        if len(tracks) == 1:
+            menu.addAction("Why not in up next?", lambda: self.why_not_requested.emit(tracks[0]))
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def set_tracks(self, tracks: list[Track], keys: SortKeys | None = None) -> None:

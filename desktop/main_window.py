@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.browser import BrowserPanel, Scope
 from desktop.clusters_panel import ClustersPanel
+from desktop.covers import CoverCache
 from desktop.failures_dialog import FailuresDialog
 from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
 from desktop.library_view import LibraryView
@@ -60,14 +62,19 @@ class MainWindow(QMainWindow):
         self.up_next = UpNextPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.up_next)
         self.up_next.setMinimumWidth(320)
+        self.covers = CoverCache(library, self.runner, self)
+        self.browser = BrowserPanel(self.covers, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.browser)
+        self.resizeDocks([self.browser], [260], Qt.Orientation.Horizontal)
         self.map = MapPanel(self)
         self.clusters = ClustersPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.map)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.clusters)
         self.tabifyDockWidget(self.map, self.clusters)
         self.map.raise_()
-        # the table stays the main view: the map starts as a strip below it
-        self.resizeDocks([self.map], [230], Qt.Orientation.Vertical)
+        # the map earns its space: two fifths of the window (the dock, less its tabs, a
+        # third at least); the table above stays the main view
+        self.resizeDocks([self.map], [self.height() * 2 // 5], Qt.Orientation.Vertical)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -95,7 +102,9 @@ class MainWindow(QMainWindow):
             self.player, self.view.track_after, self.view.model.shown
         )
         self.jobs = LibraryJobs(library, self.runner, self.job_status)
-        self.suggestions = SuggestionsController(library, self.up_next, self.playback, self.runner)
+        self.suggestions = SuggestionsController(
+            library, self.up_next, self.playback, self.runner, training=lambda: self.jobs.busy
+        )
         self._pending_play: str | None = None
         self._build_menus()
         self._connect()
@@ -195,6 +204,9 @@ class MainWindow(QMainWindow):
         self.show_playing_action = action(
             view, "Show &playing song", self.show_playing, QKeySequence("Ctrl+L")
         )
+        browse = self.browser.toggleViewAction()
+        browse.setShortcut(QKeySequence("Ctrl+B"))
+        self._menus[view].addAction(browse)
         self._menus[view].addAction(self.up_next.toggleViewAction())
         self._menus[view].addAction(self.map.toggleViewAction())
         self._menus[view].addAction(self.clusters.toggleViewAction())
@@ -205,6 +217,14 @@ class MainWindow(QMainWindow):
         self.view.journey_requested.connect(self.suggestions.journey)
         self.view.play_next_requested.connect(self.playback.play_next)
         self.view.enqueue_requested.connect(self.playback.enqueue)
+        self.view.why_not_requested.connect(self.suggestions.why_not)
+        self.browser.scope_changed.connect(self._show_scope)
+        tracks_of = self.view.model.tracks_with_ids
+        self.browser.play_requested.connect(lambda ids: self.playback.play_all(tracks_of(ids)))
+        self.browser.play_next_requested.connect(
+            lambda ids: self.playback.play_next(tracks_of(ids))
+        )
+        self.browser.enqueue_requested.connect(lambda ids: self.playback.enqueue(tracks_of(ids)))
         queue = self.up_next.queue
         queue.play_requested.connect(self.play)
         queue.moved.connect(self.playback.move_queued)
@@ -244,6 +264,7 @@ class MainWindow(QMainWindow):
         self.jobs.finished.connect(self.show_message)
         self.jobs.model_changed.connect(self.suggestions.refresh)
         self.jobs.busy_changed.connect(self._busy)
+        self.jobs.busy_changed.connect(lambda busy: busy or self.suggestions.refresh_if_waiting())
 
     # -- actions -------------------------------------------------------------------------
     def play(self, track: Track) -> None:
@@ -295,7 +316,7 @@ class MainWindow(QMainWindow):
 
         def done(atlas: Atlas) -> None:
             tracks = atlas.tracks
-            self.map.set_projection(atlas.projection, tracks)
+            self.map.set_projection(atlas.projection, tracks, atlas.clusters)
             self.clusters.set_clusters(
                 [(c, [tracks[t] for t in c.track_ids if t in tracks]) for c in atlas.clusters]
             )
@@ -399,6 +420,8 @@ class MainWindow(QMainWindow):
         track = self.player.track
         if track is None:
             return
+        if self.view.model.row_of(track.id) is None and self.browser.scope.track_ids is not None:
+            self.browser.show_all()
         if self.view.model.row_of(track.id) is None and self.view.search.text():
             self.view.search.clear()
             self.view.proxy.set_search("")  # at once, not after the typing pause
@@ -438,6 +461,7 @@ class MainWindow(QMainWindow):
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
         self.view.set_tracks(snap.tracks, snap.keys)
+        self.browser.set_collection(snap.collection)
         analysed = sum(t.analysed for t in snap.tracks)
         shared = self.library.location
         where = f" · shared library {shared}" if shared else ""
@@ -448,6 +472,12 @@ class MainWindow(QMainWindow):
         if analysed != len(self.map.ids) and len(self.map.ids):
             self.refresh_atlas()  # songs analysed since training join the map too
         self._play_pending(snap.tracks)
+
+    def _show_scope(self, scope: Scope) -> None:
+        """Show only the browser's artist or album in the table (None: everything)."""
+        self.view.model.set_scope(scope.track_ids)
+        where = "" if scope.track_ids is None else f" in “{scope.label}”"
+        self.view.search.setPlaceholderText(f"Search title, artist, album or genre{where} (Ctrl+F)")
 
     def _play_pending(self, tracks: Sequence[Track]) -> None:
         """Play the file, or the first song of the folder, waiting to be played."""
@@ -485,6 +515,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.save(self)
+        self.covers.close()
         self.player.shutdown()
         self.runner.shutdown()
         super().closeEvent(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -35,9 +36,12 @@ class SuggestionsController(QObject):
         panel: UpNextPanel,
         playback: PlaybackController,
         runner: TaskRunner,
+        training: Callable[[], bool] = bool,
     ) -> None:
         super().__init__(panel)
         self.library = library
+        self.training = training  # whether a library job (which may train) is under way
+        self._seeds: list[int] = []  # what up next was asked for last
         self.panel = panel
         self.playback = playback
         self.runner = runner
@@ -78,6 +82,11 @@ class SuggestionsController(QObject):
         if track is None:
             return
         self._ask([track])
+
+    def refresh_if_waiting(self) -> None:
+        """Ask again when up next is empty (e.g. a job ended without a new model)."""
+        if not self._seeds and self.journey_to_track is None:
+            self.refresh()
 
     def more_like(self, tracks: list[Track]) -> None:
         """Up next from several songs at once (a selection in the library or the map)."""
@@ -137,17 +146,48 @@ class SuggestionsController(QObject):
 
         self.runner.start(query, name="journey", succeeded=done, failed=failed)
 
+    def why_not(self, track: Track) -> None:
+        """Say why ``track`` is not in up next (a radio rule, steering, or distance)."""
+        if self.journey_to_track is not None:
+            self.panel.show_why_not("Up next is a journey: each song is the next step on it.")
+            return
+        if not self._seeds:
+            self.panel.show_why_not("Play a song first: up next is made from it.")
+            return
+        if not track.analysed:
+            self.panel.show_why_not(f"“{track.title}” is not analysed yet.")
+            return
+        seeds, moves = list(self._seeds), dict(self.moves)
+        exclude, history = self.playback.recent_ids(), self.playback.played_ids()
+
+        def query(token: CancelToken) -> str:
+            return self.library.why_not(
+                seeds, track.id, N_SUGGESTIONS, exclude=exclude, history=history, moves=moves
+            )
+
+        self.runner.start(
+            query, name="why-not", succeeded=self.panel.show_why_not, failed=self.panel.show_why_not
+        )
+
     def _ask(self, seeds: list[Track]) -> None:
         self._generation += 1
         generation = self._generation
         self.playback.set_up_next([])
+        self._seeds = []
+        ready = self.library.model_is_current()
+        if not ready and self.training():  # no advice to start what is under way
+            self.panel.show_waiting(
+                "Encore is still listening to your library: suggestions appear as soon "
+                "as it has learnt how your songs sound."
+            )
+            return
         if self.library.model_card() is None:
             self.panel.show_waiting(
                 "Encore needs a similarity model before it can suggest songs: "
                 "use Library → Rescan and retrain."
             )
             return
-        if not self.library.model_is_current():
+        if not ready:
             self.panel.show_waiting(
                 "This version of Encore listens more closely: your library is being "
                 "analysed again, and suggestions return when the model is rebuilt "
@@ -178,6 +218,7 @@ class SuggestionsController(QObject):
                     self.track_updated.emit(new)
             if generation != self._generation:
                 return
+            self._seeds = ids
             seed = ids[0] if len(ids) == 1 and not moves else None  # steered: no lesson
             self.playback.set_up_next([r.track for r in recs], seed)
             self.panel.show_recommendations(fresh, recs, scale)

@@ -66,9 +66,15 @@ class UpNextPanel(QDockWidget):
         reset.clicked.connect(self.steer_reset)
         steering.addWidget(reset, 0, len(STEERING) // 2, 2, 1)
         self.queue = QueueView(body)
+        self.why_not = QLabel()
+        self.why_not.setObjectName("why-not")
+        self.why_not.setWordWrap(True)
+        self.why_not.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.why_not.setVisible(False)
         layout.addWidget(self.queue)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.why_not)
         layout.addLayout(steering)
         layout.addWidget(self.radio)
         self.setWidget(body)
@@ -84,7 +90,13 @@ class UpNextPanel(QDockWidget):
         """The line above the list (what the suggestions are for)."""
         self.status.setText(text)
 
+    def show_why_not(self, text: str) -> None:
+        """The answer to "why is this song not in up next?", under the list."""
+        self.why_not.setText(f"Why not? {text}")
+        self.why_not.setVisible(True)
+
     def show_waiting(self, message: str) -> None:
+        self.why_not.setVisible(False)
         self._tracks = []
         self.list.clear()
         self.status.setText(message)
@@ -93,6 +105,7 @@ class UpNextPanel(QDockWidget):
         self, seeds: Sequence[Track], recs: Sequence[Recommendation], scale: float
     ) -> None:
         self._tracks = [r.track for r in recs]
+        self.why_not.setVisible(False)
         self.list.clear()
         if not recs:
             self.status.setText("Nothing similar left to suggest right now.")

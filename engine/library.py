@@ -24,6 +24,7 @@ from engine.analysis.features import FEATURE_VERSION, analyze_track
 from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
 from engine.errors import describe
 from engine.ingest import scan as scanning
+from engine.ingest.covers import cover_cache_name, cover_source, find_cover
 from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
 from engine.ingest.tags import read_cover
@@ -392,6 +393,26 @@ class Library:
         assert self._model is not None  # index() loaded it
         return Recommender(index, self._model.weights_, self._store.tracks_by_ids)
 
+    def _radio_context(self, seeds: Sequence[Track], history: Sequence[int]) -> dict[str, Any]:
+        """What the radio rules need besides the seeds: rules, history, skips."""
+        played = self._store.tracks_by_ids(list(history))
+        return {
+            "radio": self.radio_rules(),
+            "history": [played[i] for i in history if i in played],
+            "seed_skips": self._store.skips_for_seed(seeds[-1].id if len(seeds) == 1 else -1),
+            "skip_totals": self._store.skip_totals(),
+            "library": self._store.tracks,
+        }
+
+    def _seeds(self, track: str | int | Track | Sequence[str | int | Track]) -> list[Track]:
+        refs = list(track) if isinstance(track, list | tuple) else [track]
+        if not refs:
+            raise LibraryError("no track to start from")
+        seeds = [self.resolve(ref) for ref in refs]
+        for seed in seeds:
+            self._vector_of(seed)  # raises when it is not analysed
+        return seeds
+
     def similar(
         self,
         track: str | int | Track | Sequence[str | int | Track],
@@ -412,26 +433,28 @@ class Library:
         :class:`LibraryError` (:meth:`analyze_now` first). Exact up to
         :data:`SEARCH_BUDGET` tracks.
         """
-        refs = list(track) if isinstance(track, list | tuple) else [track]
-        if not refs:
-            raise LibraryError("no track to start from")
-        seeds = [self.resolve(ref) for ref in refs]
-        for seed in seeds:
-            self._vector_of(seed)  # raises when it is not analysed
-        recommender = self._recommender()
-        if not radio:
-            return recommender.similar(seeds, n, exclude=exclude, moves=moves)
-        played = self._store.tracks_by_ids(list(history))
-        return recommender.similar(
-            seeds,
-            n,
-            exclude=exclude,
-            moves=moves,
-            radio=self.radio_rules(),
-            history=[played[i] for i in history if i in played],
-            seed_skips=self._store.skips_for_seed(seeds[-1].id if len(seeds) == 1 else -1),
-            skip_totals=self._store.skip_totals(),
-            library=self._store.tracks,
+        seeds = self._seeds(track)
+        context = self._radio_context(seeds, history) if radio else {}
+        return self._recommender().similar(seeds, n, exclude=exclude, moves=moves, **context)
+
+    def why_not(
+        self,
+        track: str | int | Track | Sequence[str | int | Track],
+        other: str | int | Track,
+        n: int = 5,
+        *,
+        exclude: Iterable[int] = (),
+        history: Sequence[int] = (),
+        radio: bool = True,
+        moves: Mapping[str, int] | None = None,
+    ) -> str:
+        """Why ``other`` is not in what :meth:`similar` gives with the same arguments:
+        the radio rule or steering that leaves it out, or how many songs sound nearer."""
+        seeds = self._seeds(track)
+        target = self.resolve(other)
+        context = self._radio_context(seeds, history) if radio else {}
+        return self._recommender().why_not(
+            seeds, target, n, exclude=exclude, moves=moves, **context
         )
 
     # -- the library seen whole ---------------------------------------------------------
@@ -624,3 +647,14 @@ class Library:
     def cover_art(path: str) -> bytes | None:
         """The embedded front cover of the file at ``path``, as image bytes."""
         return read_cover(path)
+
+    @staticmethod
+    def album_cover(paths: Sequence[str]) -> bytes | None:
+        """The cover of the album made of the songs at ``paths``: an image file beside
+        them (``cover.jpg``, ``folder.jpg``…), else a picture in their tags."""
+        return find_cover(paths)
+
+    def album_cover_name(self, album_key: str, paths: Sequence[str]) -> Path:
+        """Where the album's cover thumbnail is cached: the name changes with its source,
+        so a new ``cover.jpg`` or retagged file makes a new thumbnail."""
+        return self.home / "covers" / cover_cache_name(album_key, cover_source(paths))

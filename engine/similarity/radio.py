@@ -131,35 +131,17 @@ def choose(
     skip_totals = skip_totals or {}
     recent = list(history)[-rules.repeat_window :] if rules.repeat_window else []
     blocked = {t.id for t in seeds} | {t.id for t in recent}
-    sequence: list[Track] = [*recent, *seeds]  # what the listener hears, in order
+    before = [*recent, *seeds]  # what the listener heard, in order
     picked: list[Recommendation] = []
 
     def allowed(track: Track, distance: float | None) -> bool:
-        if track.id in blocked or not _fits(track, rules):
+        if track.id in blocked:
             return False
-        if distance is not None and distance < rules.duplicate_distance * typical:
-            return False
-        earlier = [*seeds, *recent, *(r.track for r in picked)]
-        if any(same_recording(track, other) for other in earlier):
-            return False
-        previous = sequence[-1] if sequence else None
-        if (
-            rules.no_album_back_to_back
-            and previous is not None
-            and track.album
-            and normalised(track.album) == normalised(previous.album)
-        ):
-            return False
-        if rules.artist_window > 1 and track.artist:
-            window = sequence[-(rules.artist_window - 1) :]
-            if any(normalised(track.artist) == normalised(t.artist) for t in window):
-                return False
-        return True
+        return objection(track, distance, rules, typical, before, picked) is None
 
     def take(rec: Recommendation) -> None:
         picked.append(rec)
         blocked.add(rec.track.id)
-        sequence.append(rec.track)
 
     bias = bias or {}
     ranked = sorted(
@@ -195,6 +177,48 @@ def choose(
         if allowed(rec.track, rec.distance):
             take(replace(rec, reason=f"nothing nearer: {rec.reason}"))
     return picked
+
+
+def objection(
+    track: Track,
+    distance: float | None,
+    rules: RadioRules,
+    typical: float,
+    before: Sequence[Track],
+    picked: Sequence[Recommendation],
+) -> str | None:
+    """Why the rules keep ``track`` out of up next here, or None when they let it in.
+
+    ``before`` is what was heard up to the playing song (the recent history, then the
+    seeds), ``picked`` the suggestions already chosen; ``distance`` is from the seeds
+    (None: not compared, as for the artist and genre fallback).
+    """
+    if any(track.id == t.id for t in before) or any(track.id == r.track.id for r in picked):
+        return "it plays already, or did in the last songs"
+    if not _fits(track, rules):
+        return "its genre or length is left out by the radio settings"
+    if distance is not None and distance < rules.duplicate_distance * typical:
+        return "it sounds identical to the playing song: the same recording, another copy"
+    sequence = [*before, *(r.track for r in picked)]  # what the listener hears, in order
+    twin = next((t for t in sequence if same_recording(track, t)), None)
+    if twin is not None:
+        return f"it is the same recording as “{twin.title}”"
+    previous = sequence[-1] if sequence else None
+    if (
+        rules.no_album_back_to_back
+        and previous is not None
+        and track.album
+        and normalised(track.album) == normalised(previous.album)
+    ):
+        return f"it is from the same album as “{previous.title}”, which would play just before"
+    if rules.artist_window > 1 and track.artist:
+        window = sequence[-(rules.artist_window - 1) :]
+        if any(normalised(track.artist) == normalised(t.artist) for t in window):
+            return (
+                f"{track.artist} would play again within {rules.artist_window} songs "
+                "(the radio spaces out artists)"
+            )
+    return None
 
 
 def _fits(track: Track, rules: RadioRules) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 from engine.similarity import atlas
 from engine.similarity.explain import closeness_many, differences_many, family_closeness, reason
 from engine.similarity.index import ClusterIndex
-from engine.similarity.radio import RadioRules, choose, normalised
+from engine.similarity.radio import RadioRules, choose, normalised, objection, skip_factor
 from engine.tracks import Recommendation, Track
 
 #: Above this many tracks a query stops after scoring this many (approximate but fast);
@@ -134,6 +134,81 @@ class Recommender:
             skip_totals=dict(skip_totals or {}),
             bias=bias,
         )
+
+    def why_not(
+        self,
+        seeds: Sequence[Track],
+        target: Track,
+        n: int,
+        *,
+        exclude: Iterable[int] = (),
+        moves: Mapping[str, int] | None = None,
+        radio: RadioRules | None = None,
+        history: Sequence[Track] = (),
+        seed_skips: Mapping[int, int] | None = None,
+        skip_totals: Mapping[int, int] | None = None,
+        library: Callable[[], Iterable[Track]] = tuple,
+    ) -> str:
+        """Why ``target`` is not among the ``n`` songs :meth:`similar` gives (same
+        arguments): the rule that left it out, or how many songs sound nearer."""
+        picks = self.similar(
+            seeds, n, exclude=exclude, moves=moves, radio=radio, history=history,
+            seed_skips=seed_skips, skip_totals=skip_totals, library=library,
+        )  # fmt: skip
+        name = f"“{target.title}”"
+        place = next((i for i, r in enumerate(picks, 1) if r.track.id == target.id), None)
+        if place is not None:
+            return f"{name} is number {place} in up next."
+        if any(s.id == target.id for s in seeds):
+            return f"{name} is the song playing."
+        if target.id not in self.index:
+            return f"{name} is not analysed, so Encore cannot tell what it sounds like."
+        if target.id in set(exclude):
+            return f"{name} played within the last hour: it is not suggested again so soon."
+        index = self.index
+        q = np.mean([index.vector(seed.id) for seed in seeds], axis=0)
+        v = index.vector(target.id)
+        distance = float(np.linalg.norm(v - q))
+        found = self.recommendations(q, [target.id], [distance])[0]
+        others = ~np.isin(index.ids, [target.id, *(s.id for s in seeds)])
+        nearer = int(np.sum(np.linalg.norm(index.vectors[others] - q, axis=1) < distance))
+        how = f"{nearer} songs sound nearer ({found.reason})"
+
+        def bias(track_id: int) -> float:
+            """How steering moves a song in the ranking (as :meth:`similar` ranks)."""
+            if not moves:
+                return 1.0
+            vector = index.vector(track_id)[None, :]
+            return float(atlas.steer_bias(q, vector, self.weights, moves)[0])
+
+        if moves:
+            against = frozenset().union(*(atlas.CONTRADICTS[m] for m in moves))
+            said = set(differences_many(q, v[None, :], self.weights)[0])
+            if bias(target.id) >= 1.0 or against & said:
+                asked = " and ".join(moves)
+                return f"{name} is not {asked} than the playing song, as the steering asks."
+        if radio is None:
+            return f"{name} is not among the {n} nearest: {how}."
+        typical = index.typical_distance()
+        seed_skips, skip_totals = seed_skips or {}, skip_totals or {}
+        if distance > radio.near_enough * typical:
+            return f"{name} is not near enough to follow it on the radio: {how}."
+
+        def rank(track_id: int, d: float) -> float:
+            return d * skip_factor(track_id, seed_skips, skip_totals) * bias(track_id)
+
+        # choose() takes, step by step, the best-ranked song the rules allow: find the
+        # step that would have taken this one, and ask the rules about that moment.
+        mine = rank(target.id, distance)
+        step = next((i for i, r in enumerate(picks) if mine < rank(r.track.id, r.distance)), None)
+        if step is not None:
+            recent = list(history)[-radio.repeat_window :] if radio.repeat_window else []
+            why = objection(target, distance, radio, typical, [*recent, *seeds], picks[:step])
+            if why:
+                return f"{name} is left out because {why}."
+        skips = seed_skips.get(target.id, 0)
+        skipped = f"; you skipped it {skips}× after this song" if skips else ""
+        return f"{name} ranks below the {len(picks)} in up next: {how}{skipped}."
 
     def journey(self, start: Track, end: Track, steps: int) -> list[Recommendation]:
         """A path of ``steps`` songs from ``start`` towards ``end``, then ``end`` itself,

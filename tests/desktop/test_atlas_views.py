@@ -3,6 +3,7 @@
 import pytest
 from PySide6.QtCore import QRectF, Qt
 
+from desktop.map_view import PALETTE
 from engine.playlist import read_m3u8
 from tests.helpers import PER_STYLE, close_window, open_window, style_of
 
@@ -27,6 +28,22 @@ def map_ready(window) -> bool:
     return len(window.map.ids) == 5 * PER_STYLE
 
 
+def true_lines(window) -> int:
+    """How many points the dotted true-neighbour lines have (3 per neighbour)."""
+    xs, _ = window.map._true.getData()
+    return 0 if xs is None else len(xs)
+
+
+def test_the_map_dock_takes_a_third_of_the_window_by_default(qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path / "fresh-home")  # no saved window state
+    qtbot.wait(100)  # let the shown window settle its layout
+    assert window.dockWidgetArea(window.map) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert window.tabifiedDockWidgets(window.map) == [window.clusters]
+    assert window.map.isVisible() and not window.map.visibleRegion().isEmpty()
+    assert window.map.height() >= window.height() / 3
+    close_window(qtbot, window)
+
+
 def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):
     window = open_window(qtbot, trained_home)
     qtbot.waitUntil(lambda: map_ready(window), timeout=30_000)
@@ -47,8 +64,26 @@ def test_the_map_shows_every_song_and_click_plays_it(qtbot, trained_home):
     qtbot.waitUntil(lambda: window.map._true.getData()[0] is not None, timeout=10_000)
     xs, _ = window.map._true.getData()
     assert len(xs) == 5 * 3
+    # another song plays: the dotted lines of the last one go
+    other = next(p for p in window.map._layers[-1].points() if int(p.data()) != point.data())
+    window.map._layers[-1].sigClicked.emit(window.map._layers[-1], [other], FakeClick())
+    qtbot.waitUntil(lambda: true_lines(window) == 0, timeout=30_000)
+    assert int(window.map._current.data["data"][0]) == int(other.data())
+    # the legend names each cluster in its colour, as the clusters dock lists them
+    qtbot.waitUntil(lambda: len(window.clusters.clusters) > 0, timeout=30_000)
+    groups = window.clusters.clusters
+    assert [(e.name, e.colour, e.count) for e in window.map.legend_entries] == [
+        (c.name, PALETTE[i], len(tracks)) for i, (c, tracks) in enumerate(groups)
+    ]
+    assert window.map.legend.count() == len(groups)
+    for layer in window.map._layers:
+        colour = layer.opts["brush"].color().name()
+        members = next(c.track_ids for i, (c, _) in enumerate(groups) if PALETTE[i] == colour)
+        assert {int(d) for d in layer.data["data"]} == set(members)
     window.map.colour_by.setCurrentIndex(1)  # by genre: one colour per style here
     assert len(window.map._layers) == 5
+    genres = {t.genre for t in window.map.tracks.values()}
+    assert {e.name for e in window.map.legend_entries} == genres
     close_window(qtbot, window)
 
 
@@ -61,6 +96,7 @@ def test_selecting_an_area_plays_those_songs_or_more_like_them(qtbot, trained_ho
     chosen = window.map.select(QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
     assert len(chosen) >= 2 and window.map.play_selection.isVisibleTo(window.map)
     assert window.map.selection_label.text() == f"{len(chosen)} songs selected"
+    assert set(window.map.selected_ids()) == {t.id for t in chosen}  # ringed on the map
     window.map.more_like_selection.click()
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
     assert f"like these {len(chosen)} songs" in window.up_next.status.text()
@@ -112,17 +148,27 @@ def test_a_journey_fills_up_next_with_a_path_and_can_be_retargeted(qtbot, traine
     close_window(qtbot, window)
 
 
-def test_clusters_list_plays_and_saves_a_cluster(qtbot, trained_home, tmp_path):
+def test_clusters_list_their_songs_plays_and_saves_a_cluster(qtbot, trained_home, tmp_path):
     window = open_window(qtbot, trained_home)
-    qtbot.waitUntil(lambda: window.clusters.list.count() > 0, timeout=30_000)
-    clusters = window.clusters.clusters
+    panel = window.clusters
+    qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=30_000)
+    clusters = panel.clusters
+    assert panel.model.rowCount() == len(clusters)
     assert sum(len(tracks) for _, tracks in clusters) == 5 * PER_STYLE
     assert all(
-        f"({len(tr)} songs)" in window.clusters.list.item(i).text()
-        for i, (_, tr) in enumerate(clusters)
+        panel.model.index(i, 0).data() == f"{c.name}  ({len(tr)} songs)"
+        for i, (c, tr) in enumerate(clusters)
     )
-    window.clusters.list.setCurrentRow(0)
-    window.clusters.play_button.click()
+    # a group opens on its songs; playing one starts the group from it
+    group = panel.model.index(1, 0)
+    panel.tree.expand(group)
+    songs = clusters[1][1]
+    assert panel.model.rowCount(group) == len(songs)
+    panel.play_from(panel.model.index(1, 0, group))
+    assert window.player.track.id == songs[1].id
+    assert [t.id for t in window.playback.queue] == [t.id for t in songs[2:] + songs[:1]]
+    panel.tree.setCurrentIndex(panel.model.index(0, 0))
+    panel.play_button.click()
     first = clusters[0][1]
     assert window.player.track.id == first[0].id
     assert [t.id for t in window.playback.queue] == [t.id for t in first[1:]]

@@ -87,4 +87,30 @@ def test_a_hundred_thousand_tracks_open_scroll_sort_search_and_suggest(qtbot, bi
         f"{statistics.median(times) * 1000:.1f} ms"
     )
     qtbot.waitUntil(lambda: len(window.map.ids) == N, timeout=60_000)  # the map too
+
+    # The browser: 997 artists with 100k albums between them, and their covers asked for.
+    browser = window.browser
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1 + 997, timeout=10_000)
+    beat = Heartbeat()
+    tree = browser.tree
+    for row in range(1, 998, 50):  # the user opens artists here and there
+        tree.expand(browser.model.index(row, 0))
+        qtbot.wait(5)
+    for fraction in (0.3, 0.6, 1.0, 0.0):
+        tree.verticalScrollBar().setValue(int(tree.verticalScrollBar().maximum() * fraction))
+        qtbot.wait(20)
+    artist = browser.model.index(5, 0)
+    tree.setCurrentIndex(artist)
+    qtbot.wait(20)
+    assert view.model.rowCount() == browser.model.item(artist).size > 0
+    album = browser.model.index(0, 0, artist)
+    tree.setCurrentIndex(album)
+    qtbot.wait(20)
+    assert view.model.rowCount() == len(browser.model.item(album).track_ids)
+    tree.setCurrentIndex(browser.model.index(0, 0))
+    qtbot.wait(20)
+    assert view.model.rowCount() == N
+    beat.timer.stop()
+    print(f"100k tracks: longest GUI-thread stall browsing artists and albums "
+          f"{beat.longest * 1000:.0f} ms")  # fmt: skip
     close_window(qtbot, window)

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop.failures_dialog import FailuresDialog
-from engine.library import Library
-from tests.helpers import PER_STYLE, Heartbeat, close_window, open_window, style_of
+from engine.library import Library, run
+from tests.helpers import PER_STYLE, Heartbeat, close_window, open_window, style_of, write_songs
 
 pytestmark = pytest.mark.slow
 
@@ -353,4 +353,56 @@ def test_shuffle_and_repeat_from_the_menu_and_the_transport_bar(qtbot, trained_h
     assert window.player.track.id == songs[4].id
     window.playback.next()  # an explicit skip moves on
     assert window.player.track.id == songs[5].id
+    close_window(qtbot, window)
+
+
+def test_why_not_in_up_next_answers_for_the_song_asked_about(qtbot, trained_home):
+    window = open_window(qtbot, trained_home)
+    tracks = window.view.model.tracks()
+    window.view.why_not_requested.emit(tracks[3])
+    assert "Play a song first" in window.up_next.why_not.text()
+    window.play(tracks[0])
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
+    first = window.up_next.tracks[0]
+    window.view.why_not_requested.emit(first)
+    qtbot.waitUntil(lambda: window.up_next.why_not.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: "is number 1 in up next" in window.up_next.why_not.text())
+    shown = {t.id for t in window.up_next.tracks} | {tracks[0].id}
+    other = next(t for t in reversed(tracks) if t.id not in shown)
+    window.view.why_not_requested.emit(other)
+    qtbot.waitUntil(lambda: f"“{other.title}”" in window.up_next.why_not.text())
+    text = window.up_next.why_not.text()
+    assert "songs sound nearer" in text or "left out because" in text, text
+    window.playback.next()  # another song: the answer was about the last one
+    assert not window.up_next.why_not.isVisible()
+    close_window(qtbot, window)
+
+
+def test_while_a_job_trains_up_next_waits_without_stale_advice(qtbot, tmp_path):
+    from desktop.main_window import MainWindow
+
+    music = tmp_path / "music"
+    write_songs(music, 6, seconds=2.0)
+    library = Library(tmp_path / "home")
+    run(library.scan([str(music)]))  # scanned, not analysed: the window's job does the rest
+    gate, train = threading.Event(), library.train
+
+    def held_train(*args: object, **kwargs: object) -> object:
+        gate.wait(60)  # training waits until the test has looked
+        return (yield from train(*args, **kwargs))
+
+    library.train = held_train
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.counts.text() == "6 tracks · 6 analysed", timeout=60_000)
+    assert window.jobs.busy
+    window.play(window.view.model.tracks()[0])
+    status = window.up_next.status.text()
+    assert "Rescan and retrain" not in status and "still listening" in status
+    gate.set()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=60_000)
+    # the job ends: the counts are the library's, and up next fills by itself
+    assert window.counts.text() == "6 tracks · 6 analysed"
+    qtbot.waitUntil(lambda: len(window.up_next.tracks) >= 1, timeout=30_000)
     close_window(qtbot, window)

@@ -1,0 +1,74 @@
+"""Album cover art: an image file beside the songs, or the picture in their tags."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.ingest.tags import read_cover
+
+#: Image files players put beside an album's songs, best first (matched ignoring case).
+COVER_NAMES: tuple[str, ...] = ("cover", "folder", "front", "album", "albumart")
+COVER_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+#: A cover file larger than this is not a cover (and is not read into memory).
+MAX_COVER_BYTES = 32 * 1024 * 1024
+#: Songs whose tags are searched for a picture when no cover file is found.
+TAGGED_SONGS_TRIED = 3
+
+
+def _cover_file(folder: Path) -> Path | None:
+    try:
+        names = {entry.name.casefold(): entry for entry in os.scandir(folder)}
+    except OSError:
+        return None
+    for stem in COVER_NAMES:
+        for ext in COVER_EXTENSIONS:
+            entry = names.get(stem + ext)
+            if entry is not None and entry.is_file():
+                return Path(entry.path)
+    return None
+
+
+def cover_source(paths: Sequence[str]) -> tuple[str, float] | None:
+    """Where an album's cover comes from and when it last changed, without reading it:
+    the first cover file in the songs' folders, else the first song (its tags)."""
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        found = _cover_file(folder)
+        if found is not None:
+            try:
+                return str(found), found.stat().st_mtime
+            except OSError:
+                continue
+    for path in paths[:TAGGED_SONGS_TRIED]:
+        try:
+            return path, os.stat(path).st_mtime
+        except OSError:
+            continue
+    return None
+
+
+def find_cover(paths: Sequence[str]) -> bytes | None:
+    """The cover image of the album made of ``paths``: a ``cover.jpg``/``folder.jpg``
+    (and the like) beside the songs, else the first picture found in their tags."""
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        found = _cover_file(folder)
+        if found is None:
+            continue
+        try:
+            if found.stat().st_size <= MAX_COVER_BYTES:
+                return found.read_bytes()
+        except OSError:
+            continue
+    for path in paths[:TAGGED_SONGS_TRIED]:
+        picture = read_cover(path)
+        if picture:
+            return picture
+    return None
+
+
+def cover_cache_name(album_key: str, source: tuple[str, float] | None) -> str:
+    """A file name for an album's thumbnail that changes when its cover source does."""
+    stamp = f"{album_key}\x00{source[0]}\x00{source[1]}" if source else f"{album_key}\x00-"
+    return hashlib.sha1(stamp.encode("utf-8", "surrogatepass")).hexdigest()
