@@ -258,6 +258,10 @@ class BrowserPanel(QDockWidget):
         else:
             self.scope_changed.emit(self.scope)
 
+    def choose_later(self, key: str) -> None:
+        """Select the row ``key`` names once the collection arrives (the last session's)."""
+        self.scope = Scope(None, "All music", key)
+
     def show_all(self) -> None:
         self.tree.setCurrentIndex(self.model.index(0, 0))
         if not self.model.artists:

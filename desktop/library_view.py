@@ -67,15 +67,18 @@ class LibraryView(QStackedWidget):
             "<h2>Your music, and the songs that sound like it</h2>"
             "<p>Add a music folder. Encore reads it, listens to every song, and while one "
             "plays it shows the five that sound most like it.</p>"
-            "<p>You can also drop folders or files onto this window.</p>"
+            "<p>You can also drop folders or files onto this window. Your files stay "
+            "where they are: Encore only reads them.</p>"
         )
         hello.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hello.setWordWrap(True)
+        hello.setFixedWidth(620)  # a readable measure, not one line across the screen
+        hello.setMinimumHeight(hello.heightForWidth(620))
         self.add_button = QPushButton("Add music folder…")
         self.add_button.setObjectName("add-folder")
         self.add_button.setDefault(True)
         self.add_button.clicked.connect(self.add_folder_requested)
-        col.addWidget(hello)
+        col.addWidget(hello, 0, Qt.AlignmentFlag.AlignCenter)
         col.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignCenter)
         col.addStretch(2)
 
@@ -105,7 +108,7 @@ class LibraryView(QStackedWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for i, width in enumerate((260, 180, 200, 120, 60, 70)[: len(COLUMNS)]):
+        for i, width in enumerate((260, 150, 160, 100, 55, 70)[: len(COLUMNS)]):
             self.table.setColumnWidth(i, width)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.search)

@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -112,6 +113,10 @@ class MainWindow(QMainWindow):
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
         self.session = Session(library.home)
         self.session.restore(self, self._find_last_track)
+        # An empty library shows one welcome, not empty panes; the last session says
+        # whether to start so (the first snapshot corrects it either way).
+        self._welcome_hid: list[QDockWidget] | None = None
+        self._welcome(self.session.library_was_empty())
         # Show the library at once, then catch up with changes made while Encore was closed.
         self.jobs.load()
         self.refresh_atlas()
@@ -454,12 +459,32 @@ class MainWindow(QMainWindow):
                 self.now_playing.show_track(track, cover)
 
         self.runner.start(
-            lambda token: self.library.cover_art(track.path), name="cover", succeeded=cover_read
+            lambda token: self.library.album_cover([track.path]),
+            name="cover",
+            succeeded=cover_read,
         )
         self.setWindowTitle(f"{track.title} — Encore")
         self.view.reveal(track)
 
+    def _welcome(self, on: bool) -> None:
+        """Hide the panes while the library is empty; bring them back with the first song."""
+        if on and self._welcome_hid is None:
+            docks = (self.browser, self.up_next, self.map, self.clusters)
+            self._welcome_hid = [d for d in docks if not d.isHidden()]
+            for dock in self._welcome_hid:
+                dock.hide()
+        elif not on and self._welcome_hid is not None:
+            for dock in self._welcome_hid:
+                dock.show()
+            self._welcome_hid = None
+            self.map.raise_()
+
+    @property
+    def welcoming(self) -> bool:
+        return self._welcome_hid is not None
+
     def _apply_snapshot(self, snap: Snapshot) -> None:
+        self._welcome(not snap.tracks)
         self.view.set_tracks(snap.tracks, snap.keys)
         self.browser.set_collection(snap.collection)
         analysed = sum(t.analysed for t in snap.tracks)

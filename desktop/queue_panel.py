@@ -26,6 +26,10 @@ from engine.tracks import Track, plural
 TRACK = Qt.ItemDataRole.UserRole + 1
 
 
+#: The queue shows this many songs at most before it scrolls.
+QUEUE_ROWS = 6
+
+
 class _QueueList(QListWidget):
     delete_pressed = Signal()
 
@@ -48,11 +52,11 @@ class QueueView(QWidget):
         self.setObjectName("queue")
         self.caption = QLabel()
         self.caption.setObjectName("queue-caption")
+        self.caption.setWordWrap(True)  # a long caption must not widen the dock
         self.list = _QueueList()
         self.list.setObjectName("queue-list")
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setMaximumHeight(140)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -75,6 +79,10 @@ class QueueView(QWidget):
             f"Queue: {plural(len(tracks), 'song')}, played first, in this order "
             "(drag to reorder, Delete removes)"
         )
+        # As tall as its songs, up to six rows: up next below keeps its room.
+        rows = max(1, min(len(tracks), QUEUE_ROWS))
+        frame = 2 * self.list.frameWidth()
+        self.list.setFixedHeight(rows * self.list.sizeHintForRow(0) + frame if tracks else 0)
         self.setVisible(bool(tracks))
 
     def tracks(self) -> list[Track]:

@@ -1,5 +1,5 @@
 """What the window remembers between launches: its geometry and docks, the volume, the
-song and where in it, the radio, the table's sort and search.
+song and where in it, the radio, the table's sort and search, the artist or album browsed.
 
 Kept in ``window.ini`` in the library's state folder (QSettings, INI format), so a
 ``--home`` (and every test) has its own.
@@ -29,7 +29,9 @@ class Session:
     def save(self, window: MainWindow) -> None:
         s = self.settings
         s.setValue("window/geometry", window.saveGeometry())
-        s.setValue("window/docks", window.saveState())
+        s.setValue("library/empty", window.welcoming)
+        if not window.welcoming:  # the panes hidden for the welcome stay the user's choice
+            s.setValue("window/docks", window.saveState())
         s.setValue("player/volume", window.player.volume())
         s.setValue("player/muted", window.player.muted())
         track = window.player.track
@@ -42,6 +44,7 @@ class Session:
             "table/sort_descending", header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
         )
         s.setValue("table/search", window.view.search.text())
+        s.setValue("browse/scope", window.browser.scope.key)
         s.sync()
 
     def restore(self, window: MainWindow, find_track: Callable[[int], None]) -> None:
@@ -63,9 +66,14 @@ class Session:
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         window.view.table.sortByColumn(column, order)
         window.view.search.setText(s.value("table/search", "", type=str))
+        window.browser.choose_later(s.value("browse/scope", "", type=str))
         track_id = s.value("player/track", -1, type=int)
         if track_id >= 0:
             find_track(track_id)
+
+    def library_was_empty(self) -> bool:
+        """Whether the library was empty when the window last closed (first launch: yes)."""
+        return self.settings.value("library/empty", True, type=bool)
 
     def cue(self, window: MainWindow, track: Track | None) -> None:
         """Put the last session's song back in the player, paused where it was."""

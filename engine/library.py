@@ -27,7 +27,6 @@ from engine.ingest import scan as scanning
 from engine.ingest.covers import cover_cache_name, cover_source, find_cover
 from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
-from engine.ingest.tags import read_cover
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
@@ -642,11 +641,6 @@ class Library:
     def is_music_file(path: str) -> bool:
         """True when ``path`` is named like a file Encore plays (by its extension)."""
         return is_audio_name(path)
-
-    @staticmethod
-    def cover_art(path: str) -> bytes | None:
-        """The embedded front cover of the file at ``path``, as image bytes."""
-        return read_cover(path)
 
     @staticmethod
     def album_cover(paths: Sequence[str]) -> bytes | None:

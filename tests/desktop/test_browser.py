@@ -87,6 +87,12 @@ def test_picking_an_artist_or_album_filters_the_table_and_survives_a_rescan(qtbo
     window.show_playing_action.trigger()
     assert browser.scope.track_ids is None and table.rowCount() == 6
     assert window.view.selected_tracks() == [song]
+
+    browser.tree.setCurrentIndex(row(window, "Artist B", "Album Z"))
+    close_window(qtbot, window)
+    window = open_window(qtbot, home)  # the next launch shows the same album
+    qtbot.waitUntil(lambda: window.browser.scope.label == "Artist B — Album Z")
+    assert [t.album for t in window.view.model.shown()] == ["Album Z"]
     close_window(qtbot, window)
 
 
@@ -135,6 +141,9 @@ def test_double_click_plays_an_album_in_order_and_the_menu_queues_it(qtbot, home
     album = window.browser.model.item(row(window, "Artist A", "Album X"))
     window.browser.tree.doubleClicked.emit(row(window, "Artist A", "Album X"))
     assert window.player.track.id == album.track_ids[0]
+    # the cover beside the files shows in the transport bar too (read off the GUI thread)
+    red = QColor("red")
+    qtbot.waitUntil(lambda: window.now_playing.cover.pixmap().toImage().pixelColor(5, 5) == red)
     assert [t.id for t in window.playback.queue] == album.track_ids[1:]
     other = window.browser.model.item(row(window, "Artist B", "Album Y"))
     window.browser.enqueue_requested.emit(other.track_ids)

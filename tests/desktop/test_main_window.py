@@ -19,6 +19,9 @@ def test_first_launch_invites_to_add_music(qtbot, tmp_path):
     assert window.view.currentIndex() == 0  # the empty state
     assert not window.failed_button.isVisible()
     assert "Play a song" in window.up_next.status.text()
+    # one welcome, not empty panes
+    docks = (window.browser, window.up_next, window.map, window.clusters)
+    assert window.view.isVisible() and not any(d.isVisible() for d in docks)
     close_window(qtbot, window)
 
 
@@ -52,6 +55,7 @@ def test_adding_a_folder_fills_the_library_without_freezing_the_window(qtbot, tm
     assert all(t.analysed for t in window.view.model.tracks())
     assert window.library.model_card() is not None
     assert window.failed_button.isVisible() and "1 failed" in window.failed_button.text()
+    assert all(d.isVisible() for d in (window.browser, window.up_next, window.map))
     assert not window.job_status.isVisible()
     # The window stays responsive because every step runs off the GUI thread (the
     # stall itself is timing, measured and printed, not asserted: machines are noisy).
@@ -267,9 +271,12 @@ def test_the_window_remembers_the_session(qtbot, trained_home):
     window.up_next.radio.setChecked(False)
     window.view.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
     window.view.search.setText("Pulse")
+    window.clusters.close()  # the user's choice of panes stays
     close_window(qtbot, window)
 
     again = open_window(qtbot, trained_home)
+    assert not again.clusters.isVisible() and again.browser.isVisible()
+    assert again.map.isVisible() and again.up_next.isVisible()
     assert again.player.volume() == 33
     assert not again.up_next.radio.isChecked()
     header = again.view.table.horizontalHeader()
