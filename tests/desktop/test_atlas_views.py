@@ -34,8 +34,10 @@ def true_lines(window) -> int:
     return 0 if xs is None else len(xs)
 
 
-def test_the_map_dock_takes_a_third_of_the_window_by_default(qtbot, tmp_path):
-    window = open_window(qtbot, tmp_path / "fresh-home")  # no saved window state
+def test_the_map_dock_takes_a_third_of_the_window_by_default(qtbot, trained_home):
+    assert not (trained_home / "window.ini").exists()  # no saved window state
+    window = open_window(qtbot, trained_home)
+    qtbot.waitUntil(lambda: window.map.isVisible())  # after the welcome a first launch shows
     qtbot.wait(100)  # let the shown window settle its layout
     assert window.dockWidgetArea(window.map) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert window.tabifiedDockWidgets(window.map) == [window.clusters]
