@@ -114,6 +114,11 @@ def library_job(
             summary.append("Model: needs at least 2 analysed tracks")
     if stale_table or store_counts(library) != shown:
         yield snapshot()
+    if analyze and not token.cancelled:
+        # the second, slower pass comes last: up next works from the first one meanwhile
+        heard = yield from relay(library.listen(token))
+        if heard.embedded or heard.failed:
+            summary.append(f"Second pass (neural): {heard.summary()}")
     return "; ".join(summary)
 
 

@@ -282,6 +282,11 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds a file may take before it is given up, kept for later runs (default 60)",
     )
+    p.add_argument(
+        "--fast-only",
+        action="store_true",
+        help="skip the second pass (the neural embedding and tags); a later run does it",
+    )
 
 
 def positive_float(text: str) -> float:
@@ -453,6 +458,12 @@ def _cmd_analyze(library: Library, args: argparse.Namespace, printer: Any = None
     if report.failed and not report.analysed:
         print("encore: error: no file could be analysed", file=sys.stderr)
         return 1
+    if not args.fast_only:
+        started = time.monotonic()
+        heard = drive(library.listen(workers=args.workers), printer or ProgressPrinter())
+        seconds = time.monotonic() - started
+        rate = f" in {seconds:.1f} s" if heard.embedded else ""
+        print(f"Second pass (neural): {heard.summary()}{rate}")
     return 0
 
 
@@ -644,6 +655,11 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     print(
         f"Tracks: {status['tracks']}  analysed: {status['analysed']}  "
         f"pending: {status['pending']}  could not be analysed: {status['analysis_failed']}"
+    )
+    neural = status["neural"]
+    print(
+        f"Second pass (neural, version {neural['version']}): {neural['embedded']} embedded  "
+        f"pending: {neural['pending']}  could not be embedded: {neural['failed']}"
     )
     print(f"Unreadable files (not in the library): {status['unreadable']}")
     card = status["model"]

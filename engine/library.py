@@ -27,6 +27,8 @@ from engine.ingest import scan as scanning
 from engine.ingest.covers import cover_cache_name, cover_source, find_cover
 from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
+from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
+from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
@@ -87,6 +89,19 @@ class AnalyzeReport:
         text = f"{self.analysed} analysed, {self.failed} failed"
         if self.damaged:
             text += f", {self.damaged} damaged or incomplete"
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+@dataclass
+class ListenReport:
+    """What the second pass (the neural embedding) did."""
+
+    embedded: int = 0
+    failed: int = 0
+    cancelled: bool = False
+
+    def summary(self) -> str:
+        text = f"{self.embedded} embedded, {self.failed} failed"
         return text + (" (cancelled)" if self.cancelled else "")
 
 
@@ -223,6 +238,63 @@ class Library:
         report.cancelled = bool(cancel and cancel.cancelled)
         return report
 
+    def listen(
+        self,
+        cancel: CancelToken | None = None,
+        *,
+        workers: int | None = None,
+        time_limit: float | None = None,
+    ) -> Generator[Progress, None, ListenReport]:
+        """The second pass: the neural embedding and tags of every analysed track that
+        has none of :data:`NEURAL_VERSION` yet, in low-priority worker processes.
+
+        Resumable (each finished track is kept) and cancellable like :meth:`analyze`.
+        A file the network cannot take is stored as not embeddable (NaN), so it is not
+        tried on every scan; a changed file loses its vector and is done again.
+        """
+        todo = self._store.missing_external(NEURAL_FEATURES)
+        report = ListenReport()
+        rows: list[tuple[int, np.ndarray]] = []
+
+        def flush() -> None:
+            if rows:
+                self._store.put_external_features(NEURAL_FEATURES, rows)
+                rows.clear()
+
+        yield Progress(0, len(todo), "", "Listening closely")
+        try:
+            outcomes = analyze_paths(
+                todo,
+                embed_track,
+                workers=workers,
+                cancel=cancel,
+                log_path=str(self.log_path),
+                time_limit=time_limit or self.time_limit(),
+            )
+            for done, outcome in enumerate(outcomes, 1):
+                if outcome.vector is not None and outcome.vector.shape == (NEURAL_SIZE,):
+                    rows.append((outcome.track_id, outcome.vector))
+                    report.embedded += 1
+                else:
+                    rows.append((outcome.track_id, np.full(NEURAL_SIZE, np.nan, np.float32)))
+                    report.failed += 1
+                if len(rows) >= WRITE_BATCH:
+                    flush()
+                yield Progress(done, len(todo), outcome.path, "Listening closely")
+        finally:
+            flush()
+        report.cancelled = bool(cancel and cancel.cancelled)
+        return report
+
+    def neural(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, vectors)`` of the tracks the second pass embedded (not the failed ones):
+        200 embedding values then 50 tag probabilities per row."""
+        ids, vectors = self._store.external_features(NEURAL_FEATURES)
+        if not len(ids):
+            return ids, np.zeros((0, NEURAL_SIZE), np.float32)
+        good = ~np.isnan(vectors).any(axis=1)
+        return ids[good], vectors[good]
+
     def train(
         self, clusters: int | None = None, cancel: CancelToken | None = None
     ) -> Generator[Progress, None, ModelCard | None]:
@@ -328,6 +400,19 @@ class Library:
                 {"path": f.path, "stage": f.stage, "reason": f.reason} for f in self.failures()
             ],
             "model": card.to_json() if (card := self.model_card()) else None,
+            "neural": self.neural_counts(),
+        }
+
+    def neural_counts(self) -> dict[str, int]:
+        """The second pass's progress: embedded, pending and failed tracks."""
+        ids, vectors = self._store.external_features(NEURAL_FEATURES)
+        failed = int(np.isnan(vectors).any(axis=1).sum()) if len(ids) else 0
+        pending = len(self._store.missing_external(NEURAL_FEATURES))
+        return {
+            "version": NEURAL_VERSION,
+            "embedded": len(ids) - failed,
+            "pending": pending,
+            "failed": failed,
         }
 
     # -- recommendations ------------------------------------------------------------

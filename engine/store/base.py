@@ -124,6 +124,11 @@ class Store(ABC):
         or whose error ``retry`` accepts (a crash or time-out is worth another try)."""
 
     @abstractmethod
+    def missing_external(self, name: str) -> list[tuple[int, str]]:
+        """``(id, path)`` of analysed tracks (features of the store's version) that have
+        no ``name`` vector yet: what a second analysis pass still has to do."""
+
+    @abstractmethod
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         """Store vectors (of the store's feature version); their tracks' earlier analysis
         errors are cleared."""

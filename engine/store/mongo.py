@@ -249,6 +249,7 @@ class MongoStore(Store):
         ]
         if changed:  # first, so an interruption leaves "needs analysis", never stale features
             self._db.features.delete_many({"_id": {"$in": changed}})
+            self._db.external_features.delete_many({"track": {"$in": changed}})
         fresh = iter(self._new_ids(sum(1 for i in infos if i.path not in old)))
         now = time.time()
         ops = []
@@ -330,6 +331,16 @@ class MongoStore(Store):
             if d["_id"] not in done
             and (not d.get("error") or (retry is not None and retry(d["error"])))
         ]
+
+    @_translated
+    def missing_external(self, name: str) -> list[tuple[int, str]]:
+        analysed = {
+            d["_id"] for d in self._db.features.find({"version": self._feature_version}, {"_id": 1})
+        }
+        done = {d["track"] for d in self._db.external_features.find({"name": name}, {"track": 1})}
+        wanted = sorted(analysed - done)
+        docs = self._db.tracks.find({"_id": {"$in": wanted}}, {"path": 1}).sort("_id", 1)
+        return [(int(d["_id"]), _py_path(d["path"])) for d in docs]
 
     @_translated
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:

@@ -340,8 +340,9 @@ class SQLiteStore(Store):
                     + " WHERE id=?",
                     (*values, old["id"]),
                 )
-                if changed:
+                if changed:  # what was learnt from the old file is no longer true
                     tx.execute("DELETE FROM features WHERE track_id = ?", (old["id"],))
+                    tx.execute("DELETE FROM external_features WHERE track_id = ?", (old["id"],))
             tx.executemany(
                 "DELETE FROM scan_failures WHERE path = ?", [(_db_path(i.path),) for i in infos]
             )
@@ -401,6 +402,16 @@ class SQLiteStore(Store):
         return [
             (r[0], _py_path(r[1])) for r in rows if not r[2] or (retry is not None and retry(r[2]))
         ]
+
+    def missing_external(self, name: str) -> list[tuple[int, str]]:
+        rows = self._con().execute(
+            "SELECT t.id, t.path FROM tracks t JOIN features f"
+            " ON f.track_id = t.id AND f.version = ?"
+            " LEFT JOIN external_features e ON e.track_id = t.id AND e.name = ?"
+            " WHERE e.track_id IS NULL ORDER BY t.id",
+            (self._feature_version, name),
+        )
+        return [(r[0], _py_path(r[1])) for r in rows]
 
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         now, version = time.time(), self._feature_version
