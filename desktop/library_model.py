@@ -34,8 +34,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("genre", "Genre"),
     ("duration", "Time"),
     ("analysed", "Analysed"),
+    ("autotags", "Sounds like"),
 )
-TEXT_COLUMNS = ("title", "artist", "album", "genre")
+TEXT_COLUMNS = ("title", "artist", "album", "genre", "autotags")
 TrackRole = Qt.ItemDataRole.UserRole + 1
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -98,6 +99,7 @@ class TrackTableModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._search = ""
         self._scope: list[int] | None = None  # the browser's choice: these track ids only
+        self._ranking: list[int] | None = None  # a description's matches, best first
         self._playing = -1  # the id of the track playing: its row is marked
 
     # -- Qt API -------------------------------------------------------------------------
@@ -121,7 +123,8 @@ class TrackTableModel(QAbstractTableModel):
                 return track.shown_artist
             return getattr(track, key)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return track.error or track.path
+            sounds = f"\nSounds like: {track.autotags}" if track.autotags else ""
+            return (track.error or track.path) + sounds
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("duration", "analysed"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == TrackRole:
@@ -154,6 +157,10 @@ class TrackTableModel(QAbstractTableModel):
         column, order = self._sort
         k = self._keys
         n = len(self._all)
+        if self._ranking is not None:  # best match first, whatever the column sort
+            first = [self._pos[i] for i in self._ranking if i in self._pos]
+            rest = np.setdiff1d(np.arange(n), first, assume_unique=True)
+            return np.concatenate([np.asarray(first, dtype=np.int64), rest]).astype(np.int64)
         if column < 0 or n == 0:
             return np.arange(n, dtype=np.int64)
         key = COLUMNS[column][0]
@@ -207,6 +214,16 @@ class TrackTableModel(QAbstractTableModel):
         self._scope = None if track_ids is None else list(track_ids)
         self._refilter()
 
+    def set_ranking(self, track_ids: Sequence[int] | None) -> None:
+        """Show only these tracks, in this order (a description's matches); None: back
+        to the search and the column sort."""
+        self._ranking = None if track_ids is None else list(track_ids)
+        self.beginResetModel()
+        self._mask = self._filter()
+        self._order = self._sorted_order()
+        self._refresh_rows()
+        self.endResetModel()
+
     def _refilter(self) -> None:
         self.beginResetModel()
         self._mask = self._filter()
@@ -216,10 +233,12 @@ class TrackTableModel(QAbstractTableModel):
     def _filter(self) -> np.ndarray | None:
         """Which tracks show: in the browser's scope and matching the search (None: all)."""
         mask = None
-        if self._scope is not None:
-            mask = np.zeros(len(self._all), dtype=bool)
-            positions = [self._pos[i] for i in self._scope if i in self._pos]
-            mask[np.asarray(positions, dtype=np.int64)] = True
+        for chosen in (self._scope, self._ranking):
+            if chosen is not None:
+                these = np.zeros(len(self._all), dtype=bool)
+                positions = [self._pos[i] for i in chosen if i in self._pos]
+                these[np.asarray(positions, dtype=np.int64)] = True
+                mask = these if mask is None else mask & these
         if self._search:
             words = self._search.casefold().split()
             hay = self._keys.haystack

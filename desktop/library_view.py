@@ -52,6 +52,7 @@ class LibraryView(QStackedWidget):
     play_next_requested = Signal(list)  # [Track]: first in the queue
     enqueue_requested = Signal(list)  # [Track]: at the end of the queue
     why_not_requested = Signal(object)  # Track: why is it not in up next?
+    describe_requested = Signal(str)  # "~calm piano": rank songs by the description
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,7 +88,9 @@ class LibraryView(QStackedWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.search = QLineEdit()
         self.search.setObjectName("search")
-        self.search.setPlaceholderText("Search title, artist, album or genre (Ctrl+F)")
+        self.search.setPlaceholderText(
+            "Search title, artist, album or genre, or ~describe it (Ctrl+F)"
+        )
         self.search.setClearButtonEnabled(True)
         self.table = TrackTable()
         self.table.setObjectName("library-table")
@@ -108,7 +111,7 @@ class LibraryView(QStackedWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for i, width in enumerate((260, 150, 160, 100, 55, 70)[: len(COLUMNS)]):
+        for i, width in enumerate((260, 150, 160, 100, 55, 70, 170)[: len(COLUMNS)]):
             self.table.setColumnWidth(i, width)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.search)
@@ -119,7 +122,7 @@ class LibraryView(QStackedWidget):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
-        self._debounce.timeout.connect(lambda: self.proxy.set_search(self.search.text()))
+        self._debounce.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _: self._debounce.start())
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.activated_track.connect(self.play_requested)
@@ -173,6 +176,16 @@ class LibraryView(QStackedWidget):
         if index.isValid():
             self.table.setCurrentIndex(index)
             self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    def _apply_search(self) -> None:
+        """A plain search filters the table; ``~words`` asks for a description's matches."""
+        text = self.search.text()
+        if text.startswith("~"):
+            self.proxy.set_search("")
+            self.describe_requested.emit(text[1:].strip())
+            return
+        self.model.set_ranking(None)
+        self.proxy.set_search(text)
 
     def focus_search(self) -> None:
         self.setCurrentIndex(1)

@@ -46,6 +46,8 @@ from engine.similarity.atlas import Atlas
 from engine.tracks import Failure, Track, plural
 
 MESSAGE_MS = 8000
+#: Songs a description ("~calm piano") shows, best first.
+DESCRIBE_RESULTS = 100
 
 
 class MainWindow(QMainWindow):
@@ -223,6 +225,7 @@ class MainWindow(QMainWindow):
         self.view.play_next_requested.connect(self.playback.play_next)
         self.view.enqueue_requested.connect(self.playback.enqueue)
         self.view.why_not_requested.connect(self.suggestions.why_not)
+        self.view.describe_requested.connect(self.describe)
         self.browser.scope_changed.connect(self._show_scope)
         tracks_of = self.view.model.tracks_with_ids
         self.browser.play_requested.connect(lambda ids: self.playback.play_all(tracks_of(ids)))
@@ -339,6 +342,37 @@ class MainWindow(QMainWindow):
             lambda token: self.library.neighbours(track.id),
             name="neighbours",
             succeeded=shown,
+            failed=self.show_message,
+        )
+
+    def describe(self, text: str) -> None:
+        """Show the songs that best match a description ("calm piano"), best first."""
+        if not text:
+            self.view.model.set_ranking(None)
+            return
+        asked = self.view.search.text()
+
+        def found(result: tuple) -> None:
+            matches, wanted = result
+            if self.view.search.text() != asked:
+                return  # typed on meanwhile
+            self.view.model.set_ranking([t.id for t, _ in matches])
+            read = wanted.read_as(self.library.tag_names())
+            unknown = f" (not a tag: {', '.join(wanted.unknown)})" if wanted.unknown else ""
+            if not wanted.groups:
+                self.show_message(f"No word of “{text}” names a tag{unknown}.")
+            elif not matches:
+                self.show_message("No song has been through the second (neural) pass yet.")
+            else:
+                self.show_message(
+                    f"{plural(len(matches), 'song')} like “{text}”, best first: read as "
+                    f"{read}{unknown}. Select them and press Ctrl+M for a radio."
+                )
+
+        self.runner.start(
+            lambda token: self.library.describe(text, DESCRIBE_RESULTS),
+            name="describe",
+            succeeded=found,
             failed=self.show_message,
         )
 
@@ -502,7 +536,9 @@ class MainWindow(QMainWindow):
         """Show only the browser's artist or album in the table (None: everything)."""
         self.view.model.set_scope(scope.track_ids)
         where = "" if scope.track_ids is None else f" in “{scope.label}”"
-        self.view.search.setPlaceholderText(f"Search title, artist, album or genre{where} (Ctrl+F)")
+        self.view.search.setPlaceholderText(
+            f"Search title, artist, album or genre{where}, or ~describe it (Ctrl+F)"
+        )
 
     def _play_pending(self, tracks: Sequence[Track]) -> None:
         """Play the file, or the first song of the folder, waiting to be played."""

@@ -181,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--plain", action="store_true", help="just the nearest songs, without the radio rules"
     )
 
+    p = sub.add_parser(
+        "find", parents=[common], help='songs that match a description ("calm piano")'
+    )
+    p.set_defaults(handler=_cmd_find)
+    p.add_argument("words", nargs="+", metavar="WORD", help="e.g. calm piano, energetic rock")
+    p.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+
     p = sub.add_parser("export-m3u", parents=[common], help="write a playlist (M3U8)")
     p.set_defaults(handler=_cmd_export_m3u)
     p.add_argument("output", metavar="OUT.m3u8")
@@ -642,6 +650,32 @@ def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
         mark = "*" if t.analysed else ("!" if t.error else " ")
         print(f"{t.id:6d} {mark} {clock(t.duration):>6}  {t.display()}  ({t.album})")
     print(f"{len(tracks)} tracks (* analysed, ! failed)", file=sys.stderr)
+    return 0
+
+
+def _cmd_find(library: Library, args: argparse.Namespace) -> int:
+    text = " ".join(args.words)
+    found, wanted = library.describe(text, args.n)
+    names = library.tag_names()
+    if args.json:
+        rows = [{**t.to_json(), "score": round(s, 4), "tags": t.autotags} for t, s in found]
+        read = {"read_as": wanted.read_as(names), "unknown": list(wanted.unknown)}
+        print(json.dumps({**read, "tracks": rows}, indent=2, ensure_ascii=False))
+    else:
+        print(f"Read as: {wanted.read_as(names)}")
+        if wanted.unknown:
+            print(f"  not in the tag vocabulary: {', '.join(wanted.unknown)}")
+        for track, score in found:
+            print(f"{track.id:6d}  {score:5.0%}  {track.display()}  ({track.autotags})")
+    if not wanted.groups:
+        print("encore: error: no word of the description names a tag", file=sys.stderr)
+        return 1
+    if not found:
+        print(
+            "encore: error: no song has been through the second pass yet (encore analyze)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

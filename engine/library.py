@@ -29,6 +29,10 @@ from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
 from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
+from engine.neural.embedding import split as split_neural
+from engine.neural.musicnn import load_card
+from engine.neural.tags import Description, shown_tags
+from engine.neural.tags import describe as describe_text
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
@@ -149,6 +153,7 @@ class Library:
         self._model: SimilarityModel | None = None
         self._card: ModelCard | None = None
         self._index: ClusterIndex | None = None
+        self._neural: tuple[np.ndarray, np.ndarray] | None = None  # second pass, cached
         self._loading = threading.RLock()  # model() and index() build once per change
 
     def close(self) -> None:
@@ -164,7 +169,7 @@ class Library:
         self._store.add_folders(existing)
         report = yield from scanning.scan(self._store, roots, cancel)
         if report.added or report.updated or report.removed:
-            self._index = None
+            self._index = self._neural = None
         return report
 
     def analyze(
@@ -206,7 +211,7 @@ class Library:
             vectors.clear()
             errors.clear()
             decoded.clear()
-            self._index = None
+            self._index = self._neural = None
 
         yield Progress(0, len(todo), "", "Analysing")
         try:
@@ -260,6 +265,7 @@ class Library:
             if rows:
                 self._store.put_external_features(NEURAL_FEATURES, rows)
                 rows.clear()
+                self._neural = None
 
         yield Progress(0, len(todo), "", "Listening closely")
         try:
@@ -289,11 +295,14 @@ class Library:
     def neural(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, vectors)`` of the tracks the second pass embedded (not the failed ones):
         200 embedding values then 50 tag probabilities per row."""
-        ids, vectors = self._store.external_features(NEURAL_FEATURES)
-        if not len(ids):
-            return ids, np.zeros((0, NEURAL_SIZE), np.float32)
-        good = ~np.isnan(vectors).any(axis=1)
-        return ids[good], vectors[good]
+        cached = self._neural
+        if cached is None:
+            ids, vectors = self._store.external_features(NEURAL_FEATURES)
+            if not len(ids):
+                vectors = np.zeros((0, NEURAL_SIZE), np.float32)
+            good = ~np.isnan(vectors).any(axis=1)
+            cached = self._neural = (ids[good], vectors[good])
+        return cached
 
     def train(
         self, clusters: int | None = None, cancel: CancelToken | None = None
@@ -330,7 +339,43 @@ class Library:
         return self._store.folders()
 
     def tracks(self) -> list[Track]:
-        return self._store.tracks()
+        """Every track, with its auto-tags when the second pass has heard it."""
+        tracks = self._store.tracks()
+        tags = self.auto_tags()
+        if tags:
+            for track in tracks:
+                track.autotags = tags.get(track.id, "")
+        return tracks
+
+    def tag_names(self) -> tuple[str, ...]:
+        """The network's 50 tags, in the order of the stored probabilities."""
+        return tuple(load_card()["tags"])  # type: ignore[arg-type]
+
+    def auto_tags(self) -> dict[int, str]:
+        """Track id → its most likely tags, e.g. ``"ambient, chill, instrumental"``."""
+        ids, vectors = self.neural()
+        names = self.tag_names() if len(ids) else ()
+        _, probabilities = split_neural(vectors)
+        return {
+            int(i): ", ".join(shown_tags(p, names))
+            for i, p in zip(ids.tolist(), probabilities, strict=True)
+        }
+
+    def describe(self, text: str, n: int = 50) -> tuple[list[tuple[Track, float]], Description]:
+        """The ``n`` tracks that best match a description ("calm piano"), best first,
+        each with its score (0–1), and how the words were read."""
+        names = self.tag_names()
+        wanted = describe_text(text, names)
+        ids, vectors = self.neural()
+        if not wanted.groups or not len(ids):
+            return [], wanted
+        probabilities = split_neural(vectors)[1]
+        scores = wanted.scores(probabilities)
+        best = np.argsort(-scores, kind="stable")[:n]
+        found = self._store.tracks_by_ids(ids[best].tolist())
+        for i in best:
+            found[int(ids[i])].autotags = ", ".join(shown_tags(probabilities[i], names))
+        return [(found[int(ids[i])], float(scores[i])) for i in best], wanted
 
     def failures(self) -> list[Failure]:
         return self._store.failures()
@@ -425,7 +470,7 @@ class Library:
                     self._model, self._card = load_model(self.models_path)
                 except ModelError as exc:
                     raise LibraryError(str(exc)) from exc
-                self._index = None
+                self._index = self._neural = None
             return self._model
 
     def index(self) -> ClusterIndex:
@@ -663,7 +708,7 @@ class Library:
                 self._store.put_analysis_errors(errors)
                 report.analysis_failed += len(errors)
                 roots |= batch.roots
-                self._index = None
+                self._index = self._neural = None
                 yield Progress(batch.done, batch.total, batch.last, "Importing features")
         except SparkOutputError as exc:
             raise LibraryError(str(exc)) from exc

@@ -39,6 +39,8 @@ class Track(TrackInfo):
     error: str = ""
     #: What is wrong with a file that could still be analysed ("damaged or incomplete: …").
     note: str = ""
+    #: The network's most likely tags ("ambient, chill"): shown, never written to files.
+    autotags: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tracks --json`` shape."""

@@ -149,3 +149,22 @@ def test_double_click_plays_an_album_in_order_and_the_menu_queues_it(qtbot, home
     window.browser.enqueue_requested.emit(other.track_ids)
     assert [t.id for t in window.playback.queue] == album.track_ids[1:] + other.track_ids
     close_window(qtbot, window)
+
+
+def test_a_description_in_the_search_box_ranks_songs_by_their_auto_tags(qtbot, home):
+    library = Library(home)
+    run(library.analyze(workers=1))
+    run(library.listen(workers=1))
+    expected = [t.id for t, _ in library.describe("calm ambient")[0]]
+    library.close()
+    window = open_window(qtbot, home)
+    table = window.view.model
+    qtbot.waitUntil(lambda: table.rowCount() == 6)
+    first = table.tracks()[0]
+    assert first.autotags and first.autotags in table.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    window.view.search.setText("~calm ambient")
+    qtbot.waitUntil(lambda: [t.id for t in table.shown()] == expected, timeout=10_000)
+    assert "best first: read as calm (" in window.statusBar().currentMessage()
+    window.view.search.setText("")  # back to the library in its sort order
+    qtbot.waitUntil(lambda: table.rowCount() == 6 and table.shown() == table.tracks())
+    close_window(qtbot, window)

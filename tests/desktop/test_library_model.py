@@ -37,7 +37,7 @@ def test_columns_sorting_and_search(qtbot):
     model, proxy = TrackTableModel(), TrackFilterProxy()
     proxy.setSourceModel(model)
     model.set_tracks(make_tracks(50))
-    assert proxy.rowCount() == 50 and proxy.columnCount() == 6
+    assert proxy.rowCount() == 50 and proxy.columnCount() == 7
     assert proxy.headerData(0, Qt.Orientation.Horizontal) == "Title"
     first = proxy.index(0, 0)
     assert first.data() == "Song 000000"

@@ -1,0 +1,135 @@
+"""What the network's 50 tags say about a track, and searching by description.
+
+The tags are the Million Song Dataset's most common last.fm tags (genres, moods,
+instrumentation, decades). Tracks get the few most likely as "auto-tags", shown
+beside their own tags and never written into files. A description ("calm piano",
+"energetic electronic") is read word by word into groups of tags; a track's score is
+the geometric mean over the groups of its best tag in each, so every word counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Tags that say when, not how, a song sounds: never shown as auto-tags.
+ERAS = frozenset({"60s", "70s", "80s", "90s", "00s", "oldies"})
+#: Auto-tags shown per track, and the least probability one needs.
+SHOWN = 3
+SHOWN_FLOOR = 0.1
+
+#: Plain words (and two-word phrases) → the tags they mean. Words that are tags
+#: themselves (case-insensitive) need no entry.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "calm": ("Mellow", "chill", "chillout", "easy listening", "ambient"),
+    "quiet": ("Mellow", "chill", "ambient"),
+    "relaxing": ("chillout", "chill", "Mellow", "easy listening"),
+    "relaxed": ("chillout", "chill", "Mellow"),
+    "soft": ("Mellow", "easy listening", "acoustic"),
+    "gentle": ("Mellow", "acoustic", "easy listening"),
+    "peaceful": ("ambient", "Mellow", "chillout"),
+    "mellow": ("Mellow",),
+    "chilled": ("chill", "chillout"),
+    "energetic": ("dance", "party", "electro", "hard rock", "punk", "House"),
+    "upbeat": ("happy", "catchy", "dance", "party"),
+    "lively": ("happy", "party", "dance"),
+    "loud": ("hard rock", "metal", "heavy metal", "punk"),
+    "heavy": ("heavy metal", "metal", "hard rock"),
+    "melancholic": ("sad",),
+    "melancholy": ("sad",),
+    "gloomy": ("sad",),
+    "cheerful": ("happy",),
+    "joyful": ("happy",),
+    "electronic": ("electronic", "electronica", "electro"),
+    "synth": ("electronic", "electronica", "electro"),
+    "edm": ("electro", "House", "dance"),
+    "techno": ("electronic", "electro", "House"),
+    "piano": ("instrumental", "acoustic", "beautiful"),
+    "orchestral": ("instrumental", "beautiful", "ambient"),
+    "classical": ("instrumental", "beautiful"),
+    "vocal": ("female vocalists", "male vocalists", "female vocalist"),
+    "vocals": ("female vocalists", "male vocalists", "female vocalist"),
+    "singing": ("female vocalists", "male vocalists", "female vocalist"),
+    "female": ("female vocalists", "female vocalist"),
+    "male": ("male vocalists",),
+    "rap": ("Hip-Hop",),
+    "hip hop": ("Hip-Hop",),
+    "hiphop": ("Hip-Hop",),
+    "r&b": ("rnb",),
+    "progressive": ("Progressive rock",),
+    "prog": ("Progressive rock",),
+    "dancing": ("dance", "party"),
+    "guitars": ("guitar",),
+    "pretty": ("beautiful",),
+    "lovely": ("beautiful",),
+}
+#: Words that add nothing to a description.
+FILLER = frozenset({"and", "with", "a", "an", "the", "some", "music", "songs", "song", "of"})
+
+
+def shown_tags(probabilities: np.ndarray, names: Sequence[str]) -> list[str]:
+    """The few most likely tags of one track, most likely first, in lower case."""
+    order = np.argsort(-probabilities)
+    out: list[str] = []
+    for i in order:
+        if probabilities[i] < SHOWN_FLOOR or len(out) == SHOWN:
+            break
+        name = names[i]
+        shown = "female vocals" if name.startswith("female vocalist") else name.lower()
+        if name not in ERAS and shown not in out:
+            out.append(shown)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """A description read into tag groups: every group must match (its best tag)."""
+
+    groups: tuple[tuple[int, ...], ...]
+    words: tuple[str, ...]  # the words each group came from
+    unknown: tuple[str, ...]  # words that mean no tag
+
+    def read_as(self, names: Sequence[str]) -> str:
+        """How the words were understood, e.g. ``calm (mellow/chill) + piano (…)``."""
+        parts = [
+            f"{w} ({'/'.join(names[i].lower() for i in g)})"
+            for w, g in zip(self.words, self.groups, strict=True)
+        ]
+        return " + ".join(parts) or "nothing"
+
+    def scores(self, probabilities: np.ndarray) -> np.ndarray:
+        """Per track (rows of 50 probabilities): the geometric mean over the groups of
+        the best tag in each, 0–1."""
+        if not self.groups:
+            return np.zeros(len(probabilities), dtype=np.float32)
+        best = np.stack([probabilities[:, list(g)].max(axis=1) for g in self.groups], axis=1)
+        return np.exp(np.log(np.clip(best, 1e-6, 1.0)).mean(axis=1)).astype(np.float32)
+
+
+def describe(text: str, names: Sequence[str]) -> Description:
+    """Read ``text`` word by word (two-word phrases first) into tag groups."""
+    index = {name.lower(): i for i, name in enumerate(names)}
+    words = [w for w in re.split(r"[\s,;/+]+", text.lower().strip()) if w]
+    groups: list[tuple[int, ...]] = []
+    found: list[str] = []
+    unknown: list[str] = []
+    i = 0
+    while i < len(words):
+        pair = " ".join(words[i : i + 2]) if i + 1 < len(words) else ""
+        for phrase in (pair, words[i]):
+            if not phrase:
+                continue
+            tags = SYNONYMS.get(phrase) or ((names[index[phrase]],) if phrase in index else ())
+            if tags:
+                groups.append(tuple(index[t.lower()] for t in tags))
+                found.append(phrase)
+                i += len(phrase.split())
+                break
+        else:
+            if words[i] not in FILLER:
+                unknown.append(words[i])
+            i += 1
+    return Description(tuple(groups), tuple(found), tuple(unknown))
