@@ -11,10 +11,11 @@ BIN := $(VENV)/bin
 # with numba: its cache lives outside the clone, so only the first test run compiles.
 export NUMBA_CACHE_DIR ?= $(HOME)/.cache/encore/numba
 
-# Qt (offscreen and windowed), QtMultimedia's audio output, and fonts.
+# Qt (offscreen and windowed), QtMultimedia's audio output, and fonts; dbus-daemon (with
+# dbus-send) for the MPRIS tests' private session bus.
 APT_PACKAGES := libpulse0 libgl1 libegl1 libxkbcommon0 libdbus-1-3 fontconfig-config \
 	fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
-	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libglib2.0-0
+	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libglib2.0-0 dbus-daemon
 
 .PHONY: run test test-fast lint format system-deps venv clean package package-onefile package-smoke
 

@@ -33,6 +33,7 @@ from desktop.failures_dialog import FailuresDialog
 from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
 from desktop.library_view import LibraryView
 from desktop.map_view import MapPanel
+from desktop.mpris import attach
 from desktop.now_playing import NowPlayingBar
 from desktop.playback import PlaybackController
 from desktop.player import Player
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
         self.refresh_atlas()
         if library.folders():
             self.jobs.rescan()
+        # Media keys, lock screens and panel widgets (MPRIS; None without a session bus).
+        self.mpris = attach(self)
 
     # -- set-up ------------------------------------------------------------------------
     def _build_menus(self) -> None:

@@ -9,6 +9,9 @@ from pathlib import Path
 # persistent folder outside the clone so only the very first run pays for compiling.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "encore" / "numba"))
+# Windows under test never join the desktop's session bus as media players (the MPRIS
+# tests start a private bus of their own).
+os.environ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/encore-tests-bus"
 
 import pytest
 
