@@ -221,10 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=positive_int, default=5, help="neighbours per query (default 5)")
     p.add_argument(
         "--features",
-        choices=("encore", "fma"),
+        choices=("encore", "hand", "neural", "fma"),
         default="encore",
-        help="encore: the trained model's space (default); fma: FMA's own features, "
-        "standardised, of the tracks given them by import-fma",
+        help="encore: the space the library ranks in, both passes (default); hand: the "
+        "hand-made features alone; neural: the musicnn embedding alone; fma: FMA's own "
+        "features, standardised, of the tracks given them by import-fma",
+    )
+    p.add_argument(
+        "--radio",
+        action="store_true",
+        help="score what up next offers, with the radio rules as shipped (like `recommend`)",
     )
     p.add_argument("--json", action="store_true", help="print JSON only")
 
@@ -587,17 +593,23 @@ def _cmd_evaluate(library: Library, args: argparse.Namespace) -> int:
     if args.features == "fma":
         result = library.evaluate_fma(args.label, args.k)
     else:
-        result = library.evaluate(args.label, args.k)
+        family = "both" if args.features == "encore" else args.features
+        result = library.evaluate(args.label, args.k, family=family, radio=args.radio)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     if result["precision"] is None:
         print(f"Not enough tracks with a {args.label} label to evaluate ({result['n']}).")
         return 0
+    what = "up next with the radio rules" if args.radio else args.features
+    chance = (
+        f"  (chance {result['chance']:.1%}, majority class {result['majority']:.1%})"
+        if "chance" in result
+        else ""
+    )
     print(
-        f"precision@{result['k']} by {args.label} over {result['n']} tracks: "
-        f"{result['precision']:.1%}  (chance {result['chance']:.1%}, "
-        f"majority class {result['majority']:.1%})"
+        f"precision@{result['k']} by {args.label} over {result['n']} tracks ({what}): "
+        f"{result['precision']:.1%}{chance}"
     )
     for label, value in result["per_label"].items():
         print(f"  {value:6.1%}  {label}")

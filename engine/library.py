@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from engine.analysis.damage import damage_note
-from engine.analysis.features import FEATURE_VERSION, analyze_track
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES, analyze_track
 from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
 from engine.errors import describe
 from engine.ingest import scan as scanning
@@ -37,6 +37,7 @@ from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
 from engine.similarity.atlas import NEIGHBOURS
+from engine.similarity.combined import NEURAL_SHARE, combine, standardise, to_space
 from engine.similarity.evaluation import label_of, precision_at_k
 from engine.similarity.index import ClusterIndex
 from engine.similarity.model import (
@@ -265,7 +266,7 @@ class Library:
             if rows:
                 self._store.put_external_features(NEURAL_FEATURES, rows)
                 rows.clear()
-                self._neural = None
+                self._index = self._neural = None  # the index ranks with them too
 
         yield Progress(0, len(todo), "", "Listening closely")
         try:
@@ -483,8 +484,25 @@ class Library:
             model = self.model()
             if self._index is None:
                 ids, X = self._store.features()
-                self._index = ClusterIndex(ids, model.transform(X), model.centroids_)
+                Z, centroids = self._with_neural(ids, model.transform(X), model.centroids_)
+                self._index = ClusterIndex(ids, Z, centroids)
             return self._index
+
+    def _with_neural(
+        self, ids: np.ndarray, H: np.ndarray, centroids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The hand-made features joined by the second pass's embedding where a track
+        has one (see :mod:`engine.similarity.combined`)."""
+        heard_ids, vectors = self.neural()
+        if len(heard_ids) < 2 or not NEURAL_SHARE:
+            return H, centroids
+        E = split_neural(vectors)[0]
+        rows = np.searchsorted(heard_ids, ids)  # both ascending
+        rows = np.clip(rows, 0, len(heard_ids) - 1)
+        heard = heard_ids[rows] == ids
+        N = np.zeros((len(ids), E.shape[1]), dtype=np.float32)
+        N[heard] = to_space(E, *standardise(E))[rows[heard]]
+        return combine(H, centroids, N, heard)
 
     def analyze_now(self, refs: Sequence[str | int | Track]) -> list[Track]:
         """Analyse the tracks a query is about that are not analysed yet; return them.
@@ -675,12 +693,41 @@ class Library:
         """Forget the skips of one track, or all of them; return how many were kept."""
         return self._store.reset_skips(None if track is None else self.resolve(track).id)
 
-    def evaluate(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
-        """Leave-one-out precision@k of the model's space for ``label``."""
+    def evaluate(
+        self, label: str = "genre", k: int = 5, *, family: str = "both", radio: bool = False
+    ) -> dict[str, Any]:
+        """Leave-one-out precision@k for ``label``.
+
+        ``family``: ``both`` (the space the library ranks in), ``hand`` (the hand-made
+        features alone) or ``neural`` (the second pass's embedding alone, over the tracks
+        that have one). With ``radio`` the score is of what up next really offers: the
+        ``k`` songs :meth:`similar` gives with the library's radio rules (``both`` only).
+        """
         index = self.index()
         tracks = self._store.tracks_by_ids(index.ids.tolist())
         labels = [label_of(tracks[int(t)], label) for t in index.ids]
-        return {"label": label, **precision_at_k(index.vectors, labels, k)}
+        vectors = index.vectors
+        if family == "hand":
+            vectors = vectors[:, :N_FEATURES]
+        elif family == "neural":
+            heard, embedded = self.neural()
+            keep = np.isin(index.ids, heard)
+            rows = np.searchsorted(heard, index.ids[keep])
+            E = split_neural(embedded)[0][rows]
+            vectors, labels = to_space(E, *standardise(E)), list(np.array(labels)[keep])
+        elif family != "both":
+            raise LibraryError(f"unknown feature family {family!r}: both, hand or neural")
+        result = {"label": label, "family": family, "radio": radio}
+        if not radio:
+            return {**result, **precision_at_k(vectors, labels, k)}
+        hits, asked = [], 0
+        for tid, own in zip(index.ids.tolist(), labels, strict=True):
+            if own:
+                found = self.similar(tid, k)
+                asked += 1
+                hits.append(sum(label_of(r.track, label) == own for r in found) / k)
+        precision = float(np.mean(hits)) if hits else None
+        return {**result, "k": k, "n": asked, "precision": precision, "per_label": {}}
 
     # -- data made elsewhere -------------------------------------------------------------
     def import_features(

@@ -41,6 +41,10 @@ class RadioRules:
     duplicate_distance: float = 0.03
     #: A suggestion farther than this share of the typical distance is not "near".
     near_enough: float = 0.9
+    #: Variety gives way to similarity: a song the artist or album rule keeps out
+    #: still plays when every song the rules allow is more than this share farther
+    #: (0: variety only among equals; None: variety always wins).
+    variety_tolerance: float | None = 0.1
     min_duration: float | None = None
     max_duration: float | None = None
     excluded_genres: tuple[str, ...] = field(default_factory=tuple)
@@ -134,28 +138,36 @@ def choose(
     before = [*recent, *seeds]  # what the listener heard, in order
     picked: list[Recommendation] = []
 
-    def allowed(track: Track, distance: float | None) -> bool:
+    def allowed(track: Track, distance: float | None, variety: bool = True) -> bool:
         if track.id in blocked:
             return False
-        return objection(track, distance, rules, typical, before, picked) is None
+        why = objection(track, distance, rules, typical, before, picked, variety=variety)
+        return why is None
 
     def take(rec: Recommendation) -> None:
         picked.append(rec)
         blocked.add(rec.track.id)
 
     bias = bias or {}
-    ranked = sorted(
-        candidates,
-        key=lambda r: (
+
+    def rank(r: Recommendation) -> float:
+        return (
             r.distance
             * skip_factor(r.track.id, seed_skips, skip_totals)
             * bias.get(r.track.id, 1.0)
-        ),
-    )
+        )
+
+    ranked = sorted(candidates, key=rank)
     near = [r for r in ranked if r.distance <= rules.near_enough * typical]
     far = [r for r in ranked if r.distance > rules.near_enough * typical]
+    tolerance = rules.variety_tolerance
     while len(picked) < n:  # each step: the nearest song the rules allow after the last
         rec = next((r for r in near if allowed(r.track, r.distance)), None)
+        if tolerance is not None:
+            # the nearest song that only the artist or album rule keeps out
+            close = next((r for r in near if allowed(r.track, r.distance, False)), None)
+            if close is not None and (rec is None or rank(rec) > rank(close) * (1 + tolerance)):
+                rec = close
         if rec is None:
             break
         skipped = seed_skips.get(rec.track.id, 0)
@@ -186,6 +198,8 @@ def objection(
     typical: float,
     before: Sequence[Track],
     picked: Sequence[Recommendation],
+    *,
+    variety: bool = True,
 ) -> str | None:
     """Why the rules keep ``track`` out of up next here, or None when they let it in.
 
@@ -204,6 +218,8 @@ def objection(
     if twin is not None:
         return f"it is the same recording as “{twin.title}”"
     previous = sequence[-1] if sequence else None
+    if not variety:  # the artist and album rules are asked separately
+        return None
     if (
         rules.no_album_back_to_back
         and previous is not None

@@ -203,8 +203,18 @@ class Recommender:
         step = next((i for i, r in enumerate(picks) if mine < rank(r.track.id, r.distance)), None)
         if step is not None:
             recent = list(history)[-radio.repeat_window :] if radio.repeat_window else []
-            why = objection(target, distance, radio, typical, [*recent, *seeds], picks[:step])
+            before = [*recent, *seeds]
+            why = objection(target, distance, radio, typical, before, picks[:step])
             if why:
+                hard = objection(
+                    target, distance, radio, typical, before, picks[:step], variety=False
+                )
+                tolerance = radio.variety_tolerance
+                if hard is None and tolerance is not None:  # a variety rule, which gave way
+                    why += (
+                        f", and “{picks[step].track.title}” is almost as near "
+                        f"(within {tolerance:.0%})"
+                    )
                 return f"{name} is left out because {why}."
         skips = seed_skips.get(target.id, 0)
         skipped = f"; you skipped it {skips}× after this song" if skips else ""

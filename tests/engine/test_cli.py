@@ -48,7 +48,10 @@ def test_scan_train_recommend_evaluate_end_to_end(tmp_path, music_dir):
     assert text.startswith("Like ") and text.count("distance") == 5
 
     evaluation = json.loads(encore(home, "evaluate", "--label", "genre", "--json").stdout)
-    assert set(evaluation) == {"label", "k", "n", "precision", "chance", "majority", "per_label"}
+    assert set(evaluation) == {
+        "label", "family", "radio", "k", "n", "precision", "chance", "majority", "per_label"
+    }  # fmt: skip
+    assert (evaluation["family"], evaluation["radio"]) == ("both", False)
     assert evaluation["precision"] >= 0.9 > evaluation["chance"]
     assert "chance" in encore(home, "evaluate", "--label", "folder").stdout
 

@@ -232,7 +232,7 @@ def test_cli_imports_and_evaluates_fma_features(tmp_path, fma_dirs):
     assert {t["title"] for t in tracks} >= {TRACKS[fid][0] for fid in EXPECTED_GENRE}
 
     text = encore(home, "evaluate", "--features", "fma", "--label", "genre", "-k", "2").stdout
-    assert text.startswith("precision@2 by genre over 6 tracks: 100.0%")
+    assert text.startswith("precision@2 by genre over 6 tracks (fma): 100.0%")
     assert "(chance 40.0%, majority class 50.0%)" in text
     assert "Hip-Hop" in text and "Pop" in text
     result = json.loads(

@@ -28,8 +28,12 @@ def recs(*pairs: tuple[Track, float]) -> list[Recommendation]:
 SEED = track(1, "Ada", "First")
 
 
+#: The rules with variety always winning: what the rule tests below check.
+STRICT = RadioRules(variety_tolerance=None)
+
+
 def pick(candidates: list[Recommendation], n: int = 5, **kw: object) -> list[int]:
-    rules = kw.pop("rules", RadioRules())
+    rules = kw.pop("rules", STRICT)
     chosen = choose([SEED], candidates, n, rules=rules, typical=10.0, **kw)
     return [r.track.id for r in chosen]
 
@@ -63,7 +67,19 @@ def test_the_artist_window_is_a_setting():
         2,
         3,
     ]
-    assert pick(candidates, rules=RadioRules(artist_window=2)) == []
+    assert pick(candidates, rules=RadioRules(artist_window=2, variety_tolerance=None)) == []
+
+
+def test_variety_gives_way_when_every_other_song_is_much_farther():
+    same = track(2, "Ada", "Second")  # the seed's artist: the artist rule keeps it out
+    near_other, far_other = track(3, "Bo", "Other"), track(4, "Cy", "Third")
+    tolerant = RadioRules(variety_tolerance=0.1)
+    # another artist within 10 % as near: variety wins
+    assert pick(recs((same, 1.0), (near_other, 1.05)), 1, rules=tolerant) == [3]
+    # every other artist more than 10 % farther: the nearer song plays
+    assert pick(recs((same, 1.0), (far_other, 1.3)), 1, rules=tolerant) == [2]
+    assert pick(recs((same, 1.0), (far_other, 1.3)), 1) == [4]  # strict: variety wins
+    assert RadioRules().variety_tolerance == 0.1  # the default, chosen by measurement
 
 
 def test_recently_played_songs_do_not_come_back():
