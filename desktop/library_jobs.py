@@ -37,6 +37,7 @@ class Snapshot:
     #: another process (the CLI, a second window) changed the library meanwhile.
     counts: tuple[tuple[str, int], ...] = ()
     collection: Collection = field(default_factory=Collection)  # for the browser pane
+    heard: int = 0  # tracks through the second (neural) pass
 
 
 def store_counts(library: Library) -> tuple[tuple[str, int], ...]:
@@ -69,7 +70,10 @@ def library_job(
         counts = shown = store_counts(library)
         tracks = library.tracks()
         keys = SortKeys.build(tracks)
-        return Snapshot(tracks, dict(counts)["failed"], keys, counts, build_collection(tracks))
+        heard = len(library.neural()[0])
+        return Snapshot(
+            tracks, dict(counts)["failed"], keys, counts, build_collection(tracks), heard
+        )
 
     def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
         nonlocal last
@@ -119,6 +123,7 @@ def library_job(
         heard = yield from relay(library.listen(token))
         if heard.embedded or heard.failed:
             summary.append(f"Second pass (neural): {heard.summary()}")
+            yield snapshot()  # the auto-tags and their count
     return "; ".join(summary)
 
 

@@ -527,7 +527,12 @@ class MainWindow(QMainWindow):
         analysed = sum(t.analysed for t in snap.tracks)
         shared = self.library.location
         where = f" · shared library {shared}" if shared else ""
-        self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed{where}")
+        tagged = f" · {snap.heard} auto-tagged" if snap.heard else ""
+        self.counts.setText(f"{len(snap.tracks)} tracks · {analysed} analysed{tagged}{where}")
+        self.counts.setToolTip(
+            "Analysed: the first pass (up next works from it). Auto-tagged: the second, "
+            "neural pass, which also sharpens what sounds alike."
+        )
         self.failed_button.setText(f"⚠ {snap.failures} failed")
         self.failed_button.setToolTip("Show the files that could not be read or analysed")
         self.failed_button.setVisible(snap.failures > 0)

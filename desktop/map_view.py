@@ -60,6 +60,14 @@ def swatch(colour: str, size: int = 12) -> QIcon:
     return QIcon(pixmap)
 
 
+def _genre(track: Track) -> str:
+    """The genre a point is coloured by: its tag, else the network's guess (marked)."""
+    genre = track.genre.strip()
+    if genre or not track.guessed_genre:
+        return genre
+    return f"{track.guessed_genre} (guessed)"
+
+
 @dataclass(frozen=True)
 class LegendEntry:
     """One colour on the map: what it stands for and how many points have it."""
@@ -261,9 +269,7 @@ class MapPanel(QDockWidget):
             names = {i: self.cluster_names.get(n, f"Cluster {n + 1}") for i, n in enumerate(top)}
             names[OTHER_KEY] = plural(others, "smaller cluster")
             return lut[self.clusters], names
-        genres = [
-            self.tracks[int(t)].genre.strip() if int(t) in self.tracks else "" for t in self.ids
-        ]
+        genres = [_genre(self.tracks[int(t)]) if int(t) in self.tracks else "" for t in self.ids]
         common = [g for g, _ in Counter(g for g in genres if g).most_common(slots)]
         slot = {g: i for i, g in enumerate(common)}
         names = dict(enumerate(common))

@@ -213,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-duration", type=float, metavar="S", help="shortest song (seconds)")
     p.add_argument("--max-duration", type=float, metavar="S", help="longest song (seconds)")
     p.add_argument("--exclude-genre", action="append", metavar="GENRE", help="repeatable")
+    p.add_argument(
+        "--variety-tolerance",
+        type=float,
+        metavar="SHARE",
+        help="the artist and album rules give way when every song they allow is more than "
+        "SHARE farther (default 0.1 = 10%%)",
+    )
+    p.add_argument(
+        "--variety-always", action="store_true", help="the artist and album rules never give way"
+    )
     p.add_argument("--reset", action="store_true", help="back to the defaults")
 
     p = sub.add_parser("evaluate", parents=[common], help="leave-one-out precision@k")
@@ -581,6 +591,12 @@ def _cmd_radio(library: Library, args: argparse.Namespace) -> int:
         changes["no_album_back_to_back"] = not args.album_back_to_back
     if args.exclude_genre is not None:
         changes["excluded_genres"] = tuple(g for g in args.exclude_genre if g)
+    if args.variety_tolerance is not None:
+        if not args.variety_tolerance >= 0:
+            raise UsageError("--variety-tolerance must be 0 or more")
+        changes["variety_tolerance"] = args.variety_tolerance
+    if args.variety_always:
+        changes["variety_tolerance"] = None
     if changes or args.reset:
         rules = replace(rules, **changes)
         library.set_radio_rules(rules)

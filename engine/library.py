@@ -31,7 +31,7 @@ from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.neural.embedding import split as split_neural
 from engine.neural.musicnn import load_card
-from engine.neural.tags import Description, shown_tags
+from engine.neural.tags import Description, guessed_genre, shown_tags
 from engine.neural.tags import describe as describe_text
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
@@ -341,11 +341,20 @@ class Library:
 
     def tracks(self) -> list[Track]:
         """Every track, with its auto-tags when the second pass has heard it."""
-        tracks = self._store.tracks()
-        tags = self.auto_tags()
-        if tags:
-            for track in tracks:
-                track.autotags = tags.get(track.id, "")
+        return self._heard(self._store.tracks())
+
+    def _heard(self, tracks: list[Track]) -> list[Track]:
+        """``tracks`` with their auto-tags and guessed genre filled in (where heard)."""
+        ids, vectors = self.neural()
+        if not len(ids):
+            return tracks
+        names = self.tag_names()
+        probabilities = split_neural(vectors)[1]
+        rows = np.clip(np.searchsorted(ids, [t.id for t in tracks]), 0, len(ids) - 1)
+        for track, row in zip(tracks, rows.tolist(), strict=True):
+            if ids[row] == track.id:
+                track.autotags = ", ".join(shown_tags(probabilities[row], names))
+                track.guessed_genre = guessed_genre(probabilities[row], names)
         return tracks
 
     def tag_names(self) -> tuple[str, ...]:
@@ -354,13 +363,7 @@ class Library:
 
     def auto_tags(self) -> dict[int, str]:
         """Track id → its most likely tags, e.g. ``"ambient, chill, instrumental"``."""
-        ids, vectors = self.neural()
-        names = self.tag_names() if len(ids) else ()
-        _, probabilities = split_neural(vectors)
-        return {
-            int(i): ", ".join(shown_tags(p, names))
-            for i, p in zip(ids.tolist(), probabilities, strict=True)
-        }
+        return {t.id: t.autotags for t in self.tracks() if t.autotags}
 
     def describe(self, text: str, n: int = 50) -> tuple[list[tuple[Track, float]], Description]:
         """The ``n`` tracks that best match a description ("calm piano"), best first,
@@ -374,8 +377,7 @@ class Library:
         scores = wanted.scores(probabilities)
         best = np.argsort(-scores, kind="stable")[:n]
         found = self._store.tracks_by_ids(ids[best].tolist())
-        for i in best:
-            found[int(ids[i])].autotags = ", ".join(shown_tags(probabilities[i], names))
+        self._heard(list(found.values()))
         return [(found[int(ids[i])], float(scores[i])) for i in best], wanted
 
     def failures(self) -> list[Failure]:
@@ -617,9 +619,9 @@ class Library:
     def atlas(self) -> atlas.Atlas:
         """The map, the clusters and the tracks they show, in one snapshot."""
         projection = self.projection()
-        return atlas.Atlas(
-            projection, self.clusters(), self._store.tracks_by_ids(projection.ids.tolist())
-        )
+        tracks = self._store.tracks_by_ids(projection.ids.tolist())
+        self._heard(list(tracks.values()))
+        return atlas.Atlas(projection, self.clusters(), tracks)
 
     def neighbours(self, track: str | int | Track, k: int = NEIGHBOURS) -> list[int]:
         """Ids of ``track``'s ``k`` true nearest songs in the full space ([] when it is

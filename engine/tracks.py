@@ -41,6 +41,8 @@ class Track(TrackInfo):
     note: str = ""
     #: The network's most likely tags ("ambient, chill"): shown, never written to files.
     autotags: str = ""
+    #: The network's likeliest genre, for a track whose tags name none.
+    guessed_genre: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tracks --json`` shape."""

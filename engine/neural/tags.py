@@ -21,6 +21,13 @@ ERAS = frozenset({"60s", "70s", "80s", "90s", "00s", "oldies"})
 SHOWN = 3
 SHOWN_FLOOR = 0.1
 
+#: Tags that name a genre: an untagged song's likeliest one is its guessed genre.
+GENRES = frozenset(
+    {"rock", "pop", "alternative", "indie", "electronic", "dance", "jazz", "metal", "soul",
+     "folk", "punk", "blues", "hard rock", "ambient", "experimental", "Hip-Hop", "country",
+     "funk", "electro", "heavy metal", "Progressive rock", "rnb", "House", "classic rock",
+     "alternative rock", "indie rock", "indie pop", "electronica", "chillout"}
+)  # fmt: skip
 #: Plain words (and two-word phrases) → the tags they mean. Words that are tags
 #: themselves (case-insensitive) need no entry.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -82,6 +89,14 @@ def shown_tags(probabilities: np.ndarray, names: Sequence[str]) -> list[str]:
         if name not in ERAS and shown not in out:
             out.append(shown)
     return out
+
+
+def guessed_genre(probabilities: np.ndarray, names: Sequence[str]) -> str:
+    """The likeliest genre tag of one track, in lower case ("" when none is likely)."""
+    best = max(
+        (i for i, name in enumerate(names) if name in GENRES), key=lambda i: probabilities[i]
+    )
+    return names[best].lower() if probabilities[best] >= SHOWN_FLOOR else ""
 
 
 @dataclass(frozen=True, slots=True)

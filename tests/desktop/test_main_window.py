@@ -410,6 +410,6 @@ def test_while_a_job_trains_up_next_waits_without_stale_advice(qtbot, tmp_path):
     gate.set()
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=60_000)
     # the job ends: the counts are the library's, and up next fills by itself
-    assert window.counts.text() == "6 tracks · 6 analysed"
+    assert window.counts.text() == "6 tracks · 6 analysed · 6 auto-tagged"  # both passes
     qtbot.waitUntil(lambda: len(window.up_next.tracks) >= 1, timeout=30_000)
     close_window(qtbot, window)

@@ -75,3 +75,14 @@ def test_find_says_when_nothing_has_been_heard_yet(tmp_path) -> None:
     run(library.listen(workers=1))
     assert len(library.describe("calm")[0]) == 2
     library.close()
+
+
+def test_an_untagged_song_gets_a_guessed_genre_and_a_tagged_one_keeps_its_own() -> None:
+    from engine.neural.tags import guessed_genre
+
+    p = np.zeros(len(NAMES), dtype=np.float32)
+    p[NAMES.index("instrumental")] = 0.9  # not a genre
+    p[NAMES.index("ambient")] = 0.4
+    p[NAMES.index("rock")] = 0.2
+    assert guessed_genre(p, NAMES) == "ambient"
+    assert guessed_genre(np.full(len(NAMES), 0.01, np.float32), NAMES) == ""

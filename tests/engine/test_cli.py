@@ -149,3 +149,6 @@ def test_more_like_these_export_skips_and_radio_settings(trained_home, tmp_path)
     assert "artist window: 5" in shown and "Noise Rock" in shown
     assert "artist window: 5" in encore(home, "radio").stdout
     assert "artist window: 3" in encore(home, "radio", "--reset").stdout
+    assert "variety tolerance: None" in encore(home, "radio", "--variety-always").stdout
+    assert "variety tolerance: 0.25" in encore(home, "radio", "--variety-tolerance", "0.25").stdout
+    assert encore(home, "radio", "--variety-tolerance", "-1", check=False).returncode == 2
