@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
-import scipy.special
 
 from engine.analysis import dsp
 
@@ -86,6 +84,8 @@ def mel_spectrogram(audio: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
     librosa's Slaney-scale, area-normalised filter bank. ``chunk`` frames are
     transformed at a time, so long tracks need little memory.
     """
+    import scipy.fft  # here: the window imports this module and must start light
+
     y = np.asarray(audio, dtype=np.float32)
     if y.ndim != 1:
         raise ValueError(f"expected mono audio, got shape {y.shape}")
@@ -209,7 +209,8 @@ def reference_forward(
     hidden = np.maximum(pooled @ weights[f"{dense}/kernel"] + weights[f"{dense}/bias"], 0)
     embedding = _batch_norm(hidden, weights, bn)
     logits = embedding @ weights[f"{OUTPUT}/kernel"] + weights[f"{OUTPUT}/bias"]
-    return embedding.astype(np.float32), scipy.special.expit(logits).astype(np.float32)
+    tags = 1.0 / (1.0 + np.exp(-logits))  # the sigmoid
+    return embedding.astype(np.float32), tags.astype(np.float32)
 
 
 # -- the network in onnxruntime ------------------------------------------------------------
