@@ -174,11 +174,13 @@ class LibraryJobs(QObject):
         self.task: Task | None = None
         self._queue: list[tuple[list[str] | None, bool, bool, bool, bool]] = []
         self._shown: tuple[tuple[str, int], ...] = ()  # the counts the table shows
+        self._heard = 0  # tracks through the second pass, as the last snapshot said
         self.snapshot.connect(self._remember)
         status.cancel.clicked.connect(self.cancel)
 
     def _remember(self, snap: Snapshot) -> None:
         self._shown = snap.counts
+        self._heard = snap.heard
 
     @property
     def busy(self) -> bool:
@@ -231,6 +233,7 @@ class LibraryJobs(QObject):
             self.finished.emit("No music folders yet: use Library → Add folder…")
             return False
         before = self.library.model_card()
+        heard, listens = self._heard, analyze  # analyse: the second pass runs too
 
         def job(token: CancelToken) -> Generator[Progress | Snapshot, None, str]:
             return library_job(
@@ -257,7 +260,9 @@ class LibraryJobs(QObject):
             self.busy_changed.emit(False)
             if cancelled:
                 self.finished.emit("Cancelled; the work done so far is kept.")
-            if self.library.model_card() != before:
+            # a new model, or new embeddings (the space up next and the map rank in)
+            listened = listens and self._heard != heard  # not a plain load at start-up
+            if self.library.model_card() != before or listened:
                 self.model_changed.emit()
             if self._queue:
                 folders, scan, analyze, train, retry = self._queue.pop(0)

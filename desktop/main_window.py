@@ -585,6 +585,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.save(self)
         self.covers.close()
-        self.player.shutdown()
+        # Worker threads first: one emitting a Python value while Qt's FFmpeg player
+        # tears down can deadlock the two (seen once: stop() waiting on a Qt lock).
         self.runner.shutdown()
+        self.player.shutdown()
         super().closeEvent(event)

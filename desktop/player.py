@@ -186,5 +186,8 @@ class Player(QObject):
 
     def shutdown(self) -> None:
         """Release the media before the window goes away."""
+        self._watchdog.stop()
+        # nothing of ours runs while the pipeline tears down (its signals call Python)
+        self._player.blockSignals(True)
         self._player.stop()
         self._player.setSource(QUrl())

@@ -361,10 +361,6 @@ class Library:
         """The network's 50 tags, in the order of the stored probabilities."""
         return tuple(load_card()["tags"])  # type: ignore[arg-type]
 
-    def auto_tags(self) -> dict[int, str]:
-        """Track id → its most likely tags, e.g. ``"ambient, chill, instrumental"``."""
-        return {t.id: t.autotags for t in self.tracks() if t.autotags}
-
     def describe(self, text: str, n: int = 50) -> tuple[list[tuple[Track, float]], Description]:
         """The ``n`` tracks that best match a description ("calm piano"), best first,
         each with its score (0–1), and how the words were read."""

@@ -50,6 +50,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, music_dir: Path):
     run(library.scan([str(music_dir)]))
     run(library.analyze())
     run(library.train())
+    run(library.listen())  # the second pass too, as `encore scan` does
     yield library
     library.close()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from engine.analysis.features import N_FEATURES
 from engine.similarity import atlas
 from engine.similarity.explain import closeness_many, differences_many, family_closeness, reason
 from engine.similarity.index import ClusterIndex
@@ -80,7 +81,13 @@ class Recommender:
         q = np.mean([index.vector(seed.id) for seed in seeds], axis=0)
         skip = [*(s.id for s in seeds), *exclude]
         pool = max(RADIO_POOL, 4 * n) if radio or moves else n
-        query = atlas.steer(q, self.weights, moves) if moves else q
+        query = q
+        if moves:
+            query = atlas.steer(q, self.weights, moves)
+            # The neural columns know nothing of "calmer": searched from the centre of
+            # their sphere they are the same distance from every song, so the steered
+            # search goes by the hand-made features, which the buttons speak of.
+            query[N_FEATURES:] = 0.0
         ids, dists = index.search(query, pool, exclude=skip, budget=SEARCH_BUDGET)
         bias: dict[int, float] = {}
         if moves and len(ids):
@@ -101,6 +108,11 @@ class Recommender:
             )
             ids, vectors, factors = ids[keep], vectors[keep], factors[keep]
             dists = np.linalg.norm(vectors - q, axis=1)
+            # Steering speaks of the hand-made features (energy, tempo, brightness): the
+            # steered order is by their distance alone, so the neural columns, which know
+            # nothing of "calmer", do not pull the list back towards the seed.
+            hand = np.linalg.norm(vectors[:, :N_FEATURES] - q[:N_FEATURES], axis=1)
+            factors = factors * hand / np.maximum(dists, 1e-9)
             bias = dict(zip(ids.tolist(), factors.tolist(), strict=True))
         candidates = self.recommendations(q, ids.tolist(), dists.tolist())
         if bias:

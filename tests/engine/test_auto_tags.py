@@ -50,9 +50,9 @@ def test_the_library_tags_tracks_and_finds_them_by_description(tmp_path) -> None
     home = tmp_path / "home"
     encore(home, "scan", str(tmp_path / "music"), "--workers", "1")
     library = Library(home)
-    tags = library.auto_tags()
-    assert len(tags) == 5 and all(tags.values())
-    assert {t.id: t.autotags for t in library.tracks()} == tags
+    tracks = library.tracks()
+    assert len(tracks) == 5 and all(t.autotags for t in tracks)
+    assert any(t.guessed_genre for t in tracks)
     found, wanted = library.describe("calm ambient", 5)
     assert wanted.groups and len(found) == 5
     scores = [s for _, s in found]
@@ -71,7 +71,7 @@ def test_find_says_when_nothing_has_been_heard_yet(tmp_path) -> None:
     result = encore(home, "find", "calm", check=False)
     assert result.returncode == 1 and "second pass" in result.stderr
     library = Library(home)
-    assert library.describe("calm")[0] == [] and library.auto_tags() == {}
+    assert library.describe("calm")[0] == [] and not any(t.autotags for t in library.tracks())
     run(library.listen(workers=1))
     assert len(library.describe("calm")[0]) == 2
     library.close()
