@@ -110,10 +110,11 @@ class LibraryView(QStackedWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
-        for i, width in enumerate((260, 150, 160, 100, 55, 70, 170)[: len(COLUMNS)]):
+        # The title keeps its width; the auto-tags (last) take what is left, so a narrow
+        # window squeezes the least important column, not the title.
+        header.setStretchLastSection(True)
+        for i, width in enumerate((230, 140, 150, 90, 50, 66, 150)[: len(COLUMNS)]):
             self.table.setColumnWidth(i, width)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.search)
         layout.addWidget(self.table)
 

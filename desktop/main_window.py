@@ -362,14 +362,15 @@ class MainWindow(QMainWindow):
             self.view.model.set_ranking([t.id for t, _ in matches])
             read = wanted.read_as(self.library.tag_names())
             unknown = f" (not a tag: {', '.join(wanted.unknown)})" if wanted.unknown else ""
+            self.view.search.setToolTip(f"“{text}” read as {read}{unknown}")
             if not wanted.groups:
                 self.show_message(f"No word of “{text}” names a tag{unknown}.")
             elif not matches:
                 self.show_message("No song has been through the second (neural) pass yet.")
             else:
                 self.show_message(
-                    f"{plural(len(matches), 'song')} like “{text}”, best first: read as "
-                    f"{read}{unknown}. Select them and press Ctrl+M for a radio."
+                    f"{plural(len(matches), 'song')} like “{text}”, best first{unknown}; "
+                    "Ctrl+M on a selection starts a radio (hover the search box: how it was read)"
                 )
 
         self.runner.start(

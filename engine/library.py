@@ -350,10 +350,11 @@ class Library:
             return tracks
         names = self.tag_names()
         probabilities = split_neural(vectors)[1]
+        average = probabilities.mean(axis=0)  # what sets a song apart in this library
         rows = np.clip(np.searchsorted(ids, [t.id for t in tracks]), 0, len(ids) - 1)
         for track, row in zip(tracks, rows.tolist(), strict=True):
             if ids[row] == track.id:
-                track.autotags = ", ".join(shown_tags(probabilities[row], names))
+                track.autotags = ", ".join(shown_tags(probabilities[row], names, average))
                 track.guessed_genre = guessed_genre(probabilities[row], names)
         return tracks
 

@@ -77,17 +77,28 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 FILLER = frozenset({"and", "with", "a", "an", "the", "some", "music", "songs", "song", "of"})
 
 
-def shown_tags(probabilities: np.ndarray, names: Sequence[str]) -> list[str]:
-    """The few most likely tags of one track, most likely first, in lower case."""
-    order = np.argsort(-probabilities)
+def shown_tags(
+    probabilities: np.ndarray, names: Sequence[str], library: np.ndarray | None = None
+) -> list[str]:
+    """A few tags of one track in lower case: its likeliest, then (given ``library``,
+    the library's mean probabilities) the likely ones that set it apart most.
+
+    In a library of one kind every song's likeliest tags are the same ("ambient,
+    electronic" for every soundtrack); the rest are ranked by how much likelier they are
+    for this song than for the library's average, so the column tells songs apart.
+    """
+    likely = [i for i in np.argsort(-probabilities) if probabilities[i] >= SHOWN_FLOOR]
+    if library is not None and likely:
+        lift = probabilities / np.maximum(library, 1e-6)
+        likely = [likely[0], *sorted(likely[1:], key=lambda i: -lift[i])]
     out: list[str] = []
-    for i in order:
-        if probabilities[i] < SHOWN_FLOOR or len(out) == SHOWN:
-            break
+    for i in likely:
         name = names[i]
         shown = "female vocals" if name.startswith("female vocalist") else name.lower()
         if name not in ERAS and shown not in out:
             out.append(shown)
+        if len(out) == SHOWN:
+            break
     return out
 
 

@@ -164,7 +164,8 @@ def test_a_description_in_the_search_box_ranks_songs_by_their_auto_tags(qtbot, h
     assert first.autotags and first.autotags in table.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
     window.view.search.setText("~calm ambient")
     qtbot.waitUntil(lambda: [t.id for t in table.shown()] == expected, timeout=10_000)
-    assert "best first: read as calm (" in window.statusBar().currentMessage()
+    assert "like “calm ambient”, best first" in window.statusBar().currentMessage()
+    assert "read as calm (" in window.view.search.toolTip()
     window.view.search.setText("")  # back to the library in its sort order
     qtbot.waitUntil(lambda: table.rowCount() == 6 and table.shown() == table.tracks())
     close_window(qtbot, window)

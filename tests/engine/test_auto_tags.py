@@ -86,3 +86,12 @@ def test_an_untagged_song_gets_a_guessed_genre_and_a_tagged_one_keeps_its_own() 
     p[NAMES.index("rock")] = 0.2
     assert guessed_genre(p, NAMES) == "ambient"
     assert guessed_genre(np.full(len(NAMES), 0.01, np.float32), NAMES) == ""
+
+
+def test_after_the_likeliest_tag_come_the_ones_that_set_a_song_apart() -> None:
+    p = np.zeros(len(NAMES), dtype=np.float32)
+    p[[NAMES.index(n) for n in ("ambient", "chill", "sad", "acoustic")]] = (0.9, 0.8, 0.3, 0.2)
+    library = np.full(len(NAMES), 0.05, np.float32)
+    library[NAMES.index("chill")] = 0.8  # every song of this library is "chill"
+    assert shown_tags(p, NAMES) == ["ambient", "chill", "sad"]
+    assert shown_tags(p, NAMES, library) == ["ambient", "sad", "acoustic"]
