@@ -31,7 +31,7 @@ from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.neural.embedding import split as split_neural
 from engine.neural.musicnn import load_card
-from engine.neural.tags import Description, guessed_genre, shown_tags
+from engine.neural.tags import Description, guessed_genres, shown_tags_many
 from engine.neural.tags import describe as describe_text
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
@@ -155,6 +155,7 @@ class Library:
         self._card: ModelCard | None = None
         self._index: ClusterIndex | None = None
         self._neural: tuple[np.ndarray, np.ndarray] | None = None  # second pass, cached
+        self._neural_labels: dict[int, tuple[str, str]] | None = None  # made from it
         self._loading = threading.RLock()  # model() and index() build once per change
 
     def close(self) -> None:
@@ -303,6 +304,7 @@ class Library:
                 vectors = np.zeros((0, NEURAL_SIZE), np.float32)
             good = ~np.isnan(vectors).any(axis=1)
             cached = self._neural = (ids[good], vectors[good])
+            self._neural_labels = None
         return cached
 
     def train(
@@ -345,18 +347,28 @@ class Library:
 
     def _heard(self, tracks: list[Track]) -> list[Track]:
         """``tracks`` with their auto-tags and guessed genre filled in (where heard)."""
-        ids, vectors = self.neural()
-        if not len(ids):
-            return tracks
-        names = self.tag_names()
-        probabilities = split_neural(vectors)[1]
-        average = probabilities.mean(axis=0)  # what sets a song apart in this library
-        rows = np.clip(np.searchsorted(ids, [t.id for t in tracks]), 0, len(ids) - 1)
-        for track, row in zip(tracks, rows.tolist(), strict=True):
-            if ids[row] == track.id:
-                track.autotags = ", ".join(shown_tags(probabilities[row], names, average))
-                track.guessed_genre = guessed_genre(probabilities[row], names)
+        labels = self._labels()
+        for track in tracks:
+            track.autotags, track.guessed_genre = labels.get(track.id, ("", ""))
         return tracks
+
+    def _labels(self) -> dict[int, tuple[str, str]]:
+        """Track id → (auto-tags, guessed genre), made once per second-pass change."""
+        if self._neural_labels is None:
+            ids, vectors = self.neural()
+            if not len(ids):
+                self._neural_labels = {}
+                return self._neural_labels
+            names = self.tag_names()
+            probabilities = split_neural(vectors)[1]
+            # the library's average: what sets a song apart in it
+            tags = shown_tags_many(probabilities, names, probabilities.mean(axis=0))
+            genres = guessed_genres(probabilities, names)
+            self._neural_labels = {
+                int(i): (", ".join(t), g)
+                for i, t, g in zip(ids.tolist(), tags, genres, strict=True)
+            }
+        return self._neural_labels
 
     def tag_names(self) -> tuple[str, ...]:
         """The network's 50 tags, in the order of the stored probabilities."""

@@ -80,34 +80,61 @@ FILLER = frozenset({"and", "with", "a", "an", "the", "some", "music", "songs", "
 def shown_tags(
     probabilities: np.ndarray, names: Sequence[str], library: np.ndarray | None = None
 ) -> list[str]:
-    """A few tags of one track in lower case: its likeliest, then (given ``library``,
-    the library's mean probabilities) the likely ones that set it apart most.
+    """:func:`shown_tags_many` for one track."""
+    return shown_tags_many(np.asarray(probabilities)[None, :], names, library)[0]
+
+
+def shown_tags_many(
+    probabilities: np.ndarray, names: Sequence[str], library: np.ndarray | None = None
+) -> list[list[str]]:
+    """A few tags per track (rows of probabilities), in lower case: its likeliest, then
+    (given ``library``, the library's mean probabilities) the likely ones that set it
+    apart most; without ``library``, the next likeliest.
 
     In a library of one kind every song's likeliest tags are the same ("ambient,
     electronic" for every soundtrack); the rest are ranked by how much likelier they are
     for this song than for the library's average, so the column tells songs apart.
+    Vectorised: at 100k tracks a per-track sort took seconds on every library refresh.
     """
-    likely = [i for i in np.argsort(-probabilities) if probabilities[i] >= SHOWN_FLOOR]
-    if library is not None and likely:
-        lift = probabilities / np.maximum(library, 1e-6)
-        likely = [likely[0], *sorted(likely[1:], key=lambda i: -lift[i])]
-    out: list[str] = []
-    for i in likely:
-        name = names[i]
-        shown = "female vocals" if name.startswith("female vocalist") else name.lower()
-        if name not in ERAS and shown not in out:
-            out.append(shown)
-        if len(out) == SHOWN:
-            break
+    P = np.asarray(probabilities, dtype=np.float32)
+    if not len(P):
+        return []
+    rows = np.arange(len(P))
+    key = P / np.maximum(library, 1e-6) if library is not None else P.copy()
+    key[P < SHOWN_FLOOR] = -np.inf
+    key[rows, P.argmax(axis=1)] = np.inf  # the likeliest tag always comes first
+    key[P.max(axis=1) < SHOWN_FLOOR] = -np.inf
+    # enough candidates to fill SHOWN after eras and repeats are skipped
+    wanted = min(P.shape[1], SHOWN + len(ERAS) + 1)
+    best = np.argsort(-key, axis=1, kind="stable")[:, :wanted]
+    labels = [
+        "female vocals" if n.startswith("female vocalist") else ("" if n in ERAS else n.lower())
+        for n in names
+    ]
+    out: list[list[str]] = []
+    for row, candidates in zip(key, best.tolist(), strict=True):
+        shown: list[str] = []
+        for i in candidates:
+            if row[i] == -np.inf or len(shown) == SHOWN:
+                break
+            if labels[i] and labels[i] not in shown:
+                shown.append(labels[i])
+        out.append(shown)
     return out
 
 
 def guessed_genre(probabilities: np.ndarray, names: Sequence[str]) -> str:
-    """The likeliest genre tag of one track, in lower case ("" when none is likely)."""
-    best = max(
-        (i for i, name in enumerate(names) if name in GENRES), key=lambda i: probabilities[i]
-    )
-    return names[best].lower() if probabilities[best] >= SHOWN_FLOOR else ""
+    """:func:`guessed_genres` for one track."""
+    return guessed_genres(np.asarray(probabilities)[None, :], names)[0]
+
+
+def guessed_genres(probabilities: np.ndarray, names: Sequence[str]) -> list[str]:
+    """Per track, its likeliest genre tag in lower case ("" when none is likely)."""
+    columns = [i for i, name in enumerate(names) if name in GENRES]
+    P = np.asarray(probabilities)[:, columns]
+    best = P.argmax(axis=1)
+    likely = P[np.arange(len(P)), best] >= SHOWN_FLOOR
+    return [names[columns[b]].lower() if ok else "" for b, ok in zip(best, likely, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
