@@ -49,7 +49,7 @@ from engine.similarity.model import (
     read_card,
 )
 from engine.similarity.radio import RadioRules
-from engine.similarity.recommender import Recommender
+from engine.similarity.recommender import Listening, Recommender
 from engine.similarity.training import train_in_process
 from engine.store import SQLITE_FILE, DamagedStoreError, Store, StoreError, open_store
 from engine.store.recovery import recover
@@ -551,16 +551,16 @@ class Library:
         assert self._model is not None  # index() loaded it
         return Recommender(index, self._model.weights_, self._store.tracks_by_ids)
 
-    def _radio_context(self, seeds: Sequence[Track], history: Sequence[int]) -> dict[str, Any]:
+    def _listening(self, seeds: Sequence[Track], history: Sequence[int]) -> Listening:
         """What the radio rules need besides the seeds: rules, history, skips."""
         played = self._store.tracks_by_ids(list(history))
-        return {
-            "radio": self.radio_rules(),
-            "history": [played[i] for i in history if i in played],
-            "seed_skips": self._store.skips_for_seed(seeds[-1].id if len(seeds) == 1 else -1),
-            "skip_totals": self._store.skip_totals(),
-            "library": self._store.tracks,
-        }
+        return Listening(
+            self.radio_rules(),
+            [played[i] for i in history if i in played],
+            self._store.skips_for_seed(seeds[-1].id if len(seeds) == 1 else -1),
+            self._store.skip_totals(),
+            self._store.tracks,
+        )
 
     def _seeds(self, track: str | int | Track | Sequence[str | int | Track]) -> list[Track]:
         refs = list(track) if isinstance(track, list | tuple) else [track]
@@ -592,8 +592,10 @@ class Library:
         :data:`SEARCH_BUDGET` tracks.
         """
         seeds = self._seeds(track)
-        context = self._radio_context(seeds, history) if radio else {}
-        return self._recommender().similar(seeds, n, exclude=exclude, moves=moves, **context)
+        listening = self._listening(seeds, history) if radio else None
+        return self._recommender().similar(
+            seeds, n, exclude=exclude, moves=moves, listening=listening
+        )
 
     def why_not(
         self,
@@ -610,9 +612,9 @@ class Library:
         the radio rule or steering that leaves it out, or how many songs sound nearer."""
         seeds = self._seeds(track)
         target = self.resolve(other)
-        context = self._radio_context(seeds, history) if radio else {}
+        listening = self._listening(seeds, history) if radio else None
         return self._recommender().why_not(
-            seeds, target, n, exclude=exclude, moves=moves, **context
+            seeds, target, n, exclude=exclude, moves=moves, listening=listening
         )
 
     # -- the library seen whole ---------------------------------------------------------

@@ -7,6 +7,7 @@ rules and listening history it needs, so this module never touches a store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +23,19 @@ from engine.tracks import Recommendation, Track
 SEARCH_BUDGET = 3_000
 #: The radio chooses from this many nearest songs (rules and skips remove some).
 RADIO_POOL = 60
+
+
+@dataclass(frozen=True)
+class Listening:
+    """What the radio needs besides the seeds: its rules, the songs played before
+    (oldest first), the listener's early skips after this seed and over all seeds, and
+    the library (for the artist and genre fallback)."""
+
+    rules: RadioRules
+    history: Sequence[Track] = ()
+    seed_skips: Mapping[int, int] = field(default_factory=dict)
+    skip_totals: Mapping[int, int] = field(default_factory=dict)
+    library: Callable[[], Iterable[Track]] = tuple
 
 
 class Recommender:
@@ -63,24 +77,19 @@ class Recommender:
         *,
         exclude: Iterable[int] = (),
         moves: Mapping[str, int] | None = None,
-        radio: RadioRules | None = None,
-        history: Sequence[Track] = (),
-        seed_skips: Mapping[int, int] | None = None,
-        skip_totals: Mapping[int, int] | None = None,
-        library: Callable[[], Iterable[Track]] = tuple,
+        listening: Listening | None = None,
     ) -> list[Recommendation]:
         """The ``n`` songs to follow ``seeds`` (analysed; several: from their mean).
 
-        ``moves`` steers the query first (see :data:`atlas.STEERING`). With ``radio``
-        rules the nearest :data:`RADIO_POOL` songs are filtered by them (given
-        ``history``, the songs played before, oldest first) and ranked with the
-        listener's skips, falling back to songs of the seeds' artists and genres from
-        ``library()``; without, the answer is the ``n`` nearest, nearest first.
+        ``moves`` steers the query first (see :data:`atlas.STEERING`). With
+        ``listening`` the nearest :data:`RADIO_POOL` songs are filtered by its radio rules
+        and ranked with the listener's skips, falling back to songs of the seeds' artists
+        and genres; without, the answer is the ``n`` nearest, nearest first.
         """
         index = self.index
         q = np.mean([index.vector(seed.id) for seed in seeds], axis=0)
         skip = [*(s.id for s in seeds), *exclude]
-        pool = max(RADIO_POOL, 4 * n) if radio or moves else n
+        pool = max(RADIO_POOL, 4 * n) if listening or moves else n
         query = q
         if moves:
             query = atlas.steer(q, self.weights, moves)
@@ -96,7 +105,7 @@ class Recommender:
             # stay: after "calmer" every suggestion is calmer than the playing song, and
             # no reason says the opposite ("louder").
             vectors = np.stack([index.vector(t) for t in ids])
-            factors = atlas.steer_bias(q, vectors, self.weights, moves)
+            factors, ranking = self._steering(q, vectors, moves)
             against = frozenset().union(*(atlas.CONTRADICTS[m] for m in moves))
             words = differences_many(q, vectors, self.weights)
             keep = np.array(
@@ -106,18 +115,13 @@ class Recommender:
                 ],
                 dtype=bool,
             )
-            ids, vectors, factors = ids[keep], vectors[keep], factors[keep]
+            ids, vectors, ranking = ids[keep], vectors[keep], ranking[keep]
             dists = np.linalg.norm(vectors - q, axis=1)
-            # Steering speaks of the hand-made features (energy, tempo, brightness): the
-            # steered order is by their distance alone, so the neural columns, which know
-            # nothing of "calmer", do not pull the list back towards the seed.
-            hand = np.linalg.norm(vectors[:, :N_FEATURES] - q[:N_FEATURES], axis=1)
-            factors = factors * hand / np.maximum(dists, 1e-9)
-            bias = dict(zip(ids.tolist(), factors.tolist(), strict=True))
+            bias = dict(zip(ids.tolist(), ranking.tolist(), strict=True))
         candidates = self.recommendations(q, ids.tolist(), dists.tolist())
         if bias:
             candidates.sort(key=lambda r: r.distance * bias[r.track.id])
-        if radio is None:
+        if listening is None:
             return candidates[:n]
 
         def fallback() -> list[Recommendation]:
@@ -127,7 +131,7 @@ class Recommender:
             genres = {normalised(s.genre) for s in seeds if s.genre}
             near = [
                 t.id
-                for t in library()
+                for t in listening.library()
                 if t.id in index
                 and (normalised(t.artist) in artists or normalised(t.genre) in genres)
             ]
@@ -138,14 +142,29 @@ class Recommender:
             list(seeds),
             candidates,
             n,
-            rules=radio,
+            rules=listening.rules,
             typical=index.typical_distance(),
-            history=list(history),
+            history=list(listening.history),
             fallback=fallback,
-            seed_skips=dict(seed_skips or {}),
-            skip_totals=dict(skip_totals or {}),
+            seed_skips=dict(listening.seed_skips),
+            skip_totals=dict(listening.skip_totals),
             bias=bias,
         )
+
+    def _steering(
+        self, q: np.ndarray, vectors: np.ndarray, moves: Mapping[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the steering bias (below 1: differs the asked way) and the
+        factor on its distance that ranks it as steering asks.
+
+        Steering speaks of the hand-made features (energy, tempo, brightness): the
+        steered order is by their distance alone, so the neural columns, which know
+        nothing of "calmer", do not pull the list back towards the seed.
+        """
+        factors = atlas.steer_bias(q, vectors, self.weights, moves)
+        full = np.linalg.norm(vectors - q, axis=1)
+        hand = np.linalg.norm(vectors[:, :N_FEATURES] - q[:N_FEATURES], axis=1)
+        return factors, factors * hand / np.maximum(full, 1e-9)
 
     def why_not(
         self,
@@ -155,18 +174,11 @@ class Recommender:
         *,
         exclude: Iterable[int] = (),
         moves: Mapping[str, int] | None = None,
-        radio: RadioRules | None = None,
-        history: Sequence[Track] = (),
-        seed_skips: Mapping[int, int] | None = None,
-        skip_totals: Mapping[int, int] | None = None,
-        library: Callable[[], Iterable[Track]] = tuple,
+        listening: Listening | None = None,
     ) -> str:
         """Why ``target`` is not among the ``n`` songs :meth:`similar` gives (same
         arguments): the rule that left it out, or how many songs sound nearer."""
-        picks = self.similar(
-            seeds, n, exclude=exclude, moves=moves, radio=radio, history=history,
-            seed_skips=seed_skips, skip_totals=skip_totals, library=library,
-        )  # fmt: skip
+        picks = self.similar(seeds, n, exclude=exclude, moves=moves, listening=listening)
         name = f"“{target.title}”"
         place = next((i for i, r in enumerate(picks, 1) if r.track.id == target.id), None)
         if place is not None:
@@ -190,19 +202,20 @@ class Recommender:
             """How steering moves a song in the ranking (as :meth:`similar` ranks)."""
             if not moves:
                 return 1.0
-            vector = index.vector(track_id)[None, :]
-            return float(atlas.steer_bias(q, vector, self.weights, moves)[0])
+            return float(self._steering(q, index.vector(track_id)[None, :], moves)[1][0])
 
         if moves:
             against = frozenset().union(*(atlas.CONTRADICTS[m] for m in moves))
             said = set(differences_many(q, v[None, :], self.weights)[0])
-            if bias(target.id) >= 1.0 or against & said:
+            factor = self._steering(q, v[None, :], moves)[0][0]
+            if factor >= 1.0 or against & said:
                 asked = " and ".join(moves)
                 return f"{name} is not {asked} than the playing song, as the steering asks."
-        if radio is None:
+        if listening is None:
             return f"{name} is not among the {n} nearest: {how}."
+        radio, history = listening.rules, listening.history
+        seed_skips, skip_totals = listening.seed_skips, listening.skip_totals
         typical = index.typical_distance()
-        seed_skips, skip_totals = seed_skips or {}, skip_totals or {}
         if distance > radio.near_enough * typical:
             return f"{name} is not near enough to follow it on the radio: {how}."
 
