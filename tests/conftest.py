@@ -13,10 +13,60 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "encore" /
 # tests start a private bus of their own).
 os.environ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/encore-tests-bus"
 
+import faulthandler
+import sys
+from collections.abc import Generator
+
 import pytest
 
 from engine.datasets.synth import make_library
 from tests.helpers import PER_STYLE, SECONDS
+
+
+#: Seconds a test (its set-up, call and tear-down) may take before the watchdog ends the
+#: run; ``@pytest.mark.timeout(N)`` gives one test longer. The slowest test takes ~40 s.
+WATCHDOG_SECONDS = 300
+#: Seconds the interpreter may take to exit once the last test is done (Qt tears down).
+EXIT_SECONDS = 60
+
+
+def _watchdog_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or WATCHDOG_SECONDS)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
+    """A watchdog that fires even while the Python lock is held.
+
+    pytest-timeout's thread needs the Python lock to act, so a deadlock between the GUI
+    thread (holding it, waiting on Qt) and a Qt thread (waiting for it) holds CI until
+    its limit. faulthandler's watchdog is a C thread: it writes every thread's stack to
+    stderr and ends the process with exit code 1, so a hang becomes a failed run with a
+    stack. It is a few seconds behind pytest-timeout, which reports more politely first.
+    """
+    seconds = _watchdog_seconds(item) + 15
+    faulthandler.dump_traceback_later(seconds, exit=True, file=_terminal(item.config))
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Bound the interpreter's exit too (Qt objects are destroyed then)."""
+    faulthandler.dump_traceback_later(EXIT_SECONDS, exit=True, file=_terminal(config))
+
+
+def _terminal(config: pytest.Config) -> int:
+    """The file descriptor of the run's real stderr, not of a test's captured output
+    (which a process that ends at once would never show)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    saved = getattr(getattr(getattr(capture, "_global_capturing", None), "err", None),
+                    "targetfd_save", None)
+    return saved if isinstance(saved, int) else sys.__stderr__.fileno()
 
 
 @pytest.fixture(autouse=True)
