@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLoggingCategory, QTimer
+from PySide6.QtCore import QEventLoop, QLoggingCategory, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from desktop import signals
 from engine import __version__
 from engine.tracks import plural
 
 if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
     from engine.library import DamagedStoreError, Library
 
 #: The button that moves a damaged library aside and starts a new one.
@@ -30,6 +31,7 @@ def main(argv: Sequence[str]) -> int:
     """
     from engine.cli import window_parser
 
+    signals.catch()  # a SIGTERM while starting closes the window once it is up
     options = window_parser().parse_args(list(argv))
     quiet_multimedia_logs()
     home, store = getattr(options, "home", None), getattr(options, "store", None)
@@ -62,8 +64,28 @@ def main(argv: Sequence[str]) -> int:
         window.add_paths(existing, play_first_file=True)
     wakeup = close_on_signals(window)  # noqa: F841 - the timer must live as long as the loop
     code = app.exec()
+    if not window.player.is_released:  # the loop was left without closing the window
+        close_and_wait(window)
     library.close()
+    from desktop.tasks import detached_threads
+
+    if detached_threads():
+        # A thread still running would abort the interpreter's exit when its QThread is
+        # destroyed; everything it finished is stored, so end the process here.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
+
+
+def close_and_wait(window: MainWindow, timeout_ms: int = 20_000) -> None:
+    """Close ``window`` and run the event loop until it has closed for good."""
+    loop = QEventLoop()
+    window.closed.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    window.close()
+    if window.isVisible():  # not closed at once: the media is being let go
+        loop.exec()
 
 
 def quiet_multimedia_logs() -> None:
@@ -77,18 +99,14 @@ def quiet_multimedia_logs() -> None:
 
 def close_on_signals(window: QWidget) -> QTimer:
     """Close ``window`` on SIGTERM or SIGHUP (logging out, systemd, ``kill``) as if the
-    user closed it: running jobs are cancelled and keep what they finished.
+    user closed it: running jobs are cancelled and keep what they finished. A signal
+    that came while Encore started closes it now.
 
     Python runs signal handlers only between its own bytecodes, never while Qt's event
     loop waits in C++; the returned timer wakes the interpreter four times a second.
     """
-
-    def close(_signum: int, _frame: object) -> None:
-        window.close()
-
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), close)
+    if signals.on_signal(window.close):
+        QTimer.singleShot(0, window.close)
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(250)

@@ -20,6 +20,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         from engine.cli import main as cli_main
 
         sys.exit(cli_main(args))
+    from desktop import signals
+
+    signals.catch()  # before Qt loads: a SIGTERM while starting still closes cleanly
     from desktop.app import main as gui_main
 
     sys.exit(gui_main(args))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -52,6 +52,9 @@ DESCRIBE_RESULTS = 100
 
 
 class MainWindow(QMainWindow):
+    #: The window closed for good: its threads are joined and its media let go.
+    closed = Signal()
+
     def __init__(self, library: Library) -> None:
         super().__init__()
         self.library = library
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
             library, self.up_next, self.playback, self.runner, training=lambda: self.jobs.busy
         )
         self._pending_play: str | None = None
+        self._closing = False  # the first close was asked (see closeEvent)
         self._build_menus()
         self._connect()
         self.player.set_volume(80)
@@ -584,10 +588,24 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Close in two steps: stop the work and let go of the media, then close.
+
+        The first close saves the session, stops and joins every engine thread, and asks
+        the player to release its media (which happens from the event loop, see
+        ``desktop/player.py``); it is ignored, and the player's ``released`` closes the
+        window again, which is then accepted. A close at any moment, however many times
+        asked, ends the same way.
+        """
+        if self.player.is_released:
+            super().closeEvent(event)
+            self.closed.emit()
+            return
+        event.ignore()
+        if self._closing:
+            return
+        self._closing = True
         self.session.save(self)
         self.covers.close()
-        # Worker threads first: one emitting a Python value while Qt's FFmpeg player
-        # tears down can deadlock the two (seen once: stop() waiting on a Qt lock).
         self.runner.shutdown()
-        self.player.shutdown()
-        super().closeEvent(event)
+        self.player.released.connect(self.close, Qt.ConnectionType.QueuedConnection)
+        self.player.release()

@@ -1,13 +1,31 @@
-"""``Player``: QMediaPlayer + QAudioOutput behind a small, track-aware API."""
+"""``Player``: QMediaPlayer + QAudioOutput behind a small, track-aware API.
+
+Every call that changes the media (source, play, pause, stop, seek, volume) and the
+player's destruction are *posted* to Qt's media objects and run from the event loop,
+never called from Python. The reason is a deadlock found at close: a Python call into
+Qt holds the Python lock for as long as the call lasts, and Qt's FFmpeg backend stops
+its threads inside these calls, waiting on locks that its audio thread holds while it
+destroys objects; when that audio thread needs the Python lock (PySide releases
+Python references held by Qt objects it destroys), neither moves. Posted calls run in
+C++ from the event loop, which does not hold the Python lock, so the audio thread can
+always finish. The only Python that runs for the player is our slots on the GUI thread.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtMultimedia import QAudioDevice, QAudioOutput, QMediaDevices, QMediaPlayer
 
 from engine.tracks import Track
+
+
+def _post(target: QObject, slot: str, *args: Any) -> None:
+    """Run the C++ slot ``slot`` of ``target`` from the event loop (see the module)."""
+    QMetaObject.invokeMethod(target, slot, Qt.ConnectionType.QueuedConnection, *args)
+
 
 #: A "playing" track whose position has not moved for this long is treated as unplayable.
 STALL_SECONDS = 4
@@ -36,6 +54,7 @@ class Player(QObject):
     ended = Signal(object)
     failed = Signal(object, str)
     output_changed = Signal(bool)  # whether there is an audio output device
+    released = Signal()  # the media is let go and Qt's player destroyed (see release)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +78,9 @@ class Player(QObject):
         # Follow the system's default output when devices come and go.
         self._devices = QMediaDevices(self)
         self._devices.audioOutputsChanged.connect(self._on_outputs_changed)
+        # what was asked, so reads right after a posted change see it
+        self._volume, self._muted = 1.0, False
+        self._released = self._player_gone = False
 
     @property
     def track(self) -> Track | None:
@@ -66,7 +88,10 @@ class Player(QObject):
 
     @property
     def playing(self) -> bool:
-        return self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        return (
+            not self._released
+            and self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        )
 
     def play(self, track: Track) -> None:
         """Start ``track`` from the beginning."""
@@ -77,8 +102,8 @@ class Player(QObject):
         if not os.path.exists(track.path):
             self._fail(track, "the file is gone from disk")
             return
-        self._player.setSource(QUrl.fromLocalFile(track.path))
-        self._player.play()
+        self._set_source(QUrl.fromLocalFile(track.path))
+        self._post(self._player, "play")
 
     def cue(self, track: Track, position_ms: int = 0) -> None:
         """Load ``track`` at ``position_ms``, not playing (what the last session played)."""
@@ -91,40 +116,46 @@ class Player(QObject):
         self._pending_seek = max(0, position_ms)
         # Loaded, not paused: a stopped player takes a position and starts there on play,
         # and stopping a paused FFmpeg pipeline at exit could hang.
-        self._player.setSource(QUrl.fromLocalFile(track.path))
+        self._set_source(QUrl.fromLocalFile(track.path))
+
+    def _set_source(self, url: QUrl) -> None:
+        self._post(self._player, "setSource", Q_ARG(QUrl, url))
+
+    def _post(self, target: QObject, slot: str, *args: Any) -> None:
+        if not self._released:  # Qt's objects are gone, or going
+            _post(target, slot, *args)
 
     def toggle(self) -> None:
         if self._track is None:
             return
-        if self.playing:
-            self._player.pause()
-        else:
-            self._player.play()
+        self._post(self._player, "pause" if self.playing else "play")
 
     def stop(self) -> None:
-        self._player.stop()
+        self._post(self._player, "stop")
         self._track = None
 
     def seek(self, ms: int) -> None:
-        self._player.setPosition(max(0, ms))
+        self._post(self._player, "setPosition", Q_ARG("qlonglong", max(0, ms)))
 
     def position(self) -> int:
-        return int(self._player.position())
+        return 0 if self._released else int(self._player.position())
 
     def duration(self) -> int:
-        return int(self._player.duration())
+        return 0 if self._released else int(self._player.duration())
 
     def volume(self) -> int:
-        return round(self._audio.volume() * 100)
+        return round(self._volume * 100)
 
     def set_volume(self, percent: int) -> None:
-        self._audio.setVolume(max(0, min(100, percent)) / 100)
+        self._volume = max(0, min(100, int(percent))) / 100
+        self._post(self._audio, "setVolume", Q_ARG("float", self._volume))
 
     def muted(self) -> bool:
-        return self._audio.isMuted()
+        return self._muted
 
     def set_muted(self, muted: bool) -> None:
-        self._audio.setMuted(muted)
+        self._muted = bool(muted)
+        self._post(self._audio, "setMuted", Q_ARG(bool, self._muted))
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
@@ -153,7 +184,7 @@ class Player(QObject):
             if not self._player.hasAudio():
                 self._fail(track, "the file has no playable audio")
             elif self._pending_seek >= 0:
-                self._player.setPosition(self._pending_seek)
+                self._post(self._player, "setPosition", Q_ARG("qlonglong", self._pending_seek))
                 self._pending_seek = -1
         elif status == QMediaPlayer.MediaStatus.InvalidMedia and self._track is not None:
             self._fail(self._track, "the file cannot be played")
@@ -171,7 +202,7 @@ class Player(QObject):
 
         def report() -> None:
             if track is self._track:
-                self._player.stop()
+                self._post(self._player, "stop")
                 self.failed.emit(track, message)
 
         QTimer.singleShot(0, report)
@@ -181,13 +212,36 @@ class Player(QObject):
         return bool(QMediaDevices.audioOutputs())
 
     def _on_outputs_changed(self) -> None:
-        self._audio.setDevice(QMediaDevices.defaultAudioOutput())
+        device = QMediaDevices.defaultAudioOutput()
+        self._post(self._audio, "setDevice", Q_ARG(QAudioDevice, device))
         self.output_changed.emit(self.has_output())
 
-    def shutdown(self) -> None:
-        """Release the media before the window goes away."""
+    @property
+    def is_released(self) -> bool:
+        """Whether :meth:`release` finished: Qt's media player no longer exists."""
+        return self._released and self._player_gone
+
+    def release(self) -> None:
+        """Let go of the media before the window goes away; ``released`` follows.
+
+        The stop, the empty source and the destruction of Qt's player and audio output
+        are posted (see the module), so they run once the caller returns to the event
+        loop. Call it once; later calls do nothing.
+        """
+        if self._released:
+            return
+        self._released = True
         self._watchdog.stop()
-        # nothing of ours runs while the pipeline tears down (its signals call Python)
-        self._player.blockSignals(True)
-        self._player.stop()
-        self._player.setSource(QUrl())
+        # none of our slots runs while the pipeline tears down
+        for obj in (self._player, self._audio, self._devices):
+            obj.blockSignals(True)
+        _post(self._player, "stop")
+        _post(self._player, "setSource", Q_ARG(QUrl, QUrl()))
+        # destroyed() is emitted after QMediaPlayer's own destructor joined its threads
+        self._player.destroyed.connect(self._on_player_gone)
+        self._audio.deleteLater()
+        self._player.deleteLater()
+
+    def _on_player_gone(self) -> None:
+        self._player_gone = True
+        self.released.emit()

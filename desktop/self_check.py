@@ -69,5 +69,6 @@ class SelfCheck(QObject):
     def _finish(self, code: int, message: str) -> None:
         self.timer.stop()
         print(message, file=sys.stdout if code == 0 else sys.stderr, flush=True)
+        # exit once the window has closed for good (its media let go), not before
+        self.window.closed.connect(lambda: QApplication.exit(code))
         self.window.close()
-        QApplication.exit(code)

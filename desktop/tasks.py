@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QDeadlineTimer, QObject, Slot
 
 from desktop.worker import Task
 from engine.progress import CancelToken
@@ -63,12 +63,28 @@ class _Relay(QObject):
             self._done()
 
 
+#: Threads that did not end when their window closed: referenced here for the rest of
+#: the process, because a QThread destroyed while it runs aborts the process.
+_DETACHED: list[Task] = []
+
+
+def detached_threads() -> int:
+    """How many task threads outlived their window and still run."""
+    return sum(task.thread.isRunning() for task in _DETACHED)
+
+
 class TaskRunner(QObject):
-    """Starts :class:`Task` objects and holds references until their threads end."""
+    """Starts :class:`Task` objects and holds references until their threads end.
+
+    After :meth:`shutdown` it starts nothing: a callback of a task that ended while the
+    window closed (e.g. a job's "finished" asking up next to refresh) would otherwise
+    start a thread that nothing waits for.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._live: dict[Task, _Relay] = {}
+        self.closed = False
 
     def start(
         self,
@@ -81,8 +97,14 @@ class TaskRunner(QObject):
         partial: Callback = None,
         finished: Callback = None,
     ) -> Task:
-        """Run ``fn(cancel_token)`` on a new thread; callbacks run in the GUI thread."""
+        """Run ``fn(cancel_token)`` on a new thread; callbacks run in the GUI thread.
+
+        Once the runner is shut down the task is returned cancelled and never started.
+        """
         task = Task(fn, name)
+        if self.closed:
+            task.cancel()
+            return task
         relay = _Relay(
             self, succeeded, failed, progress, partial, finished, lambda: self._forget(task)
         )
@@ -106,8 +128,17 @@ class TaskRunner(QObject):
         return any(t.thread.isRunning() for t in self._live)
 
     def shutdown(self, timeout_ms: int = 15_000) -> None:
-        """Cancel everything and wait for the threads (a running QThread at exit aborts)."""
+        """Start nothing more, cancel everything and wait for the threads.
+
+        Engine work checks its cancel token between items (at most about half a second
+        apart, analysis workers are killed), so threads end quickly. One that has not
+        ended after ``timeout_ms`` is detached: kept referenced for the rest of the
+        process (see :func:`detached_threads`), never destroyed while it runs.
+        """
+        self.closed = True
         for task in list(self._live):
             task.cancel()
+        deadline = QDeadlineTimer(timeout_ms)
         for task in list(self._live):
-            task.thread.wait(timeout_ms)
+            if not task.thread.wait(deadline):
+                _DETACHED.append(task)

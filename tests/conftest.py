@@ -22,7 +22,6 @@ import pytest
 from engine.datasets.synth import make_library
 from tests.helpers import PER_STYLE, SECONDS
 
-
 #: Seconds a test (its set-up, call and tear-down) may take before the watchdog ends the
 #: run; ``@pytest.mark.timeout(N)`` gives one test longer. The slowest test takes ~40 s.
 WATCHDOG_SECONDS = 300
@@ -64,8 +63,9 @@ def _terminal(config: pytest.Config) -> int:
     """The file descriptor of the run's real stderr, not of a test's captured output
     (which a process that ends at once would never show)."""
     capture = config.pluginmanager.getplugin("capturemanager")
-    saved = getattr(getattr(getattr(capture, "_global_capturing", None), "err", None),
-                    "targetfd_save", None)
+    saved = getattr(
+        getattr(getattr(capture, "_global_capturing", None), "err", None), "targetfd_save", None
+    )
     return saved if isinstance(saved, int) else sys.__stderr__.fileno()
 
 

@@ -75,13 +75,16 @@ def open_window(qtbot: Any, home: Path) -> Any:
     window = MainWindow(Library(home))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)
+    # the start-up job may analyse a few songs: generous, for a loaded machine
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=60_000)
     return window
 
 
 def close_window(qtbot: Any, window: Any) -> None:
+    """Close as a user does, and wait for both steps (see ``MainWindow.closeEvent``)."""
     window.close()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20_000)
+    qtbot.waitUntil(lambda: window.player.is_released and not window.isVisible(), timeout=20_000)
+    assert not window.runner.busy
     window.library.close()
 
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QIcon, QImage
 import desktop.covers as covers_module
 from desktop.browser import SummaryRole
 from desktop.covers import THUMBNAIL, CoverCache
+from desktop.tasks import TaskRunner
 from engine.collection import Album
 from engine.library import Library, run
 from tests.helpers import close_window, open_window, write_songs
@@ -127,11 +128,12 @@ def test_albums_show_their_cover_made_off_the_gui_thread_and_kept(qtbot, home, m
     # The next launch reads the thumbnail from disk: the cover is not looked for again.
     library = Library(home)
     monkeypatch.setattr(library, "album_cover", lambda paths: pytest.fail("read again"))
-    again = CoverCache(library, window.runner)
+    runner = TaskRunner()  # the closed window's starts nothing more
+    again = CoverCache(library, runner)
     assert again.icon(album) is None  # not in memory yet: asked for
     qtbot.waitUntil(lambda: again.known(album.key), timeout=10_000)
     assert not again.icon(album).isNull()
-    qtbot.waitUntil(lambda: not window.runner.busy)
+    runner.shutdown()
     library.close()
 
 
