@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -31,6 +32,25 @@ WINDOW_HELP = (
 )
 
 
+#: What a terminal acts on rather than shows: every C0 control (tab and line feed too:
+#: a line break of a tag's own would forge an output line), DEL and the C1 controls
+#: (0x9b is CSI by itself). Tags, file names and decoders' messages may hold any of them.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: object) -> str:
+    """``text`` as it may reach a terminal: control characters as visible escapes
+    (ESC as ``\\x1b``), so a crafted tag can neither clear the screen, retitle the
+    terminal, write the clipboard (OSC 52) nor overwrite or forge a line."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def say(line: object = "", *, file: TextIO | None = None) -> None:
+    """Print one human-readable line: the only way the commands print, ``--json`` aside
+    (JSON escapes control characters itself and must stay byte for byte)."""
+    print(shown(line), file=file or sys.stdout)
+
+
 class ProgressPrinter:
     """A one-line progress bar with an ETA on stderr; sparse plain lines when not a terminal."""
 
@@ -50,7 +70,7 @@ class ProgressPrinter:
         done, total, message, current = (
             progress.done,
             progress.total,
-            progress.message,
+            shown(progress.message),  # may name a file
             progress.current,
         )
         now = time.monotonic()
@@ -70,7 +90,7 @@ class ProgressPrinter:
             else:
                 line = message
             if current and len(line) + 3 < columns:
-                name = os.path.basename(current)
+                name = shown(os.path.basename(current))
                 line += " " + name[: columns - len(line) - 1]
             line = line[:columns]
             self.stream.write("\r" + line.ljust(self._width))
@@ -414,20 +434,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dispatch(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
-        print(f"encore: error: {exc}", file=sys.stderr)
+        say(f"encore: error: {exc}", file=sys.stderr)
         return 2
     except (LibraryError, ModelError, StoreError, ValueError) as exc:
-        print(f"encore: error: {exc}", file=sys.stderr)
+        say(f"encore: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"encore: error: {describe(exc)}", file=sys.stderr)
+        say(f"encore: error: {describe(exc)}", file=sys.stderr)
         return 1
     except Terminated as stop:
         name = signal.Signals(stop.signum).name
-        print(f"\nencore: stopped by {name}; finished work was saved", file=sys.stderr)
+        say(file=sys.stderr)  # end the progress line
+        say(f"encore: stopped by {name}; finished work was saved", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print("\nencore: interrupted; finished work was saved", file=sys.stderr)
+        say(file=sys.stderr)  # end the progress line
+        say("encore: interrupted; finished work was saved", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `encore tracks | head`): stop quietly, as Unix tools do.
@@ -455,12 +477,12 @@ def _cmd_scan(library: Library, args: argparse.Namespace) -> int:
     printer = ProgressPrinter()
     report = drive(library.scan(folders), printer)
     for folder in report.missing_folders:
-        print(f"encore: warning: folder not found: {folder}", file=sys.stderr)
+        say(f"encore: warning: folder not found: {folder}", file=sys.stderr)
     for problem in report.problems:
-        print(f"encore: warning: {problem}", file=sys.stderr)
+        say(f"encore: warning: {problem}", file=sys.stderr)
     if len(report.missing_folders) + len(report.not_music) == len(folders):
         return 1
-    print(f"Scan: {report.summary()}")
+    say(f"Scan: {report.summary()}")
     if not args.no_analyze:
         return _cmd_analyze(library, args, printer)
     return 0
@@ -476,18 +498,18 @@ def _cmd_analyze(library: Library, args: argparse.Namespace, printer: Any = None
     report = drive(steps, printer or ProgressPrinter())
     seconds = time.monotonic() - started
     rate = f" in {seconds:.1f} s" if report.analysed else ""
-    print(f"Analysis: {report.summary()}{rate}")
+    say(f"Analysis: {report.summary()}{rate}")
     if report.failed or report.damaged:
-        print("  see `encore status` for the reasons")
+        say("  see `encore status` for the reasons")
     if report.failed and not report.analysed:
-        print("encore: error: no file could be analysed", file=sys.stderr)
+        say("encore: error: no file could be analysed", file=sys.stderr)
         return 1
     if not args.fast_only:
         started = time.monotonic()
         heard = drive(library.listen(workers=args.workers), printer or ProgressPrinter())
         seconds = time.monotonic() - started
         rate = f" in {seconds:.1f} s" if heard.embedded else ""
-        print(f"Second pass (neural): {heard.summary()}{rate}")
+        say(f"Second pass (neural): {heard.summary()}{rate}")
     return 0
 
 
@@ -503,7 +525,7 @@ def _cmd_train(library: Library, args: argparse.Namespace) -> int:
     card = drive(library.train(args.clusters), ProgressPrinter())
     if card is None:
         return 130  # cancelled (Ctrl+C is handled before it gets here)
-    print(f"Trained on {card.library_size} tracks with k={card.k} clusters.")
+    say(f"Trained on {card.library_size} tracks with k={card.k} clusters.")
     return 0
 
 
@@ -529,10 +551,10 @@ def _cmd_recommend(library: Library, args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for seeds, recs in results:
-        print("Like " + " + ".join(f"{q.display()}  [{q.path}]" for q in seeds))
+        say("Like " + " + ".join(f"{q.display()}  [{q.path}]" for q in seeds))
         for i, r in enumerate(recs, 1):
             album = f"  ({r.track.album})" if r.track.album else ""
-            print(f"  {i}. {r.track.display()}{album}  distance {r.distance:.2f}: {r.reason}")
+            say(f"  {i}. {r.track.display()}{album}  distance {r.distance:.2f}: {r.reason}")
     return 0
 
 
@@ -549,18 +571,18 @@ def _cmd_export_m3u(library: Library, args: argparse.Namespace) -> int:
     except PlaylistError as exc:
         raise ValueError(str(exc)) from None
     for path in skipped:
-        print(
+        say(
             f"encore: warning: left out {path!r}: no playlist line can hold its name",
             file=sys.stderr,
         )
-    print(f"Wrote {len(tracks) - len(skipped)} songs to {args.output}")
+    say(f"Wrote {len(tracks) - len(skipped)} songs to {args.output}")
     return 0
 
 
 def _cmd_skips(library: Library, args: argparse.Namespace) -> int:
     if args.reset:
         forgotten = library.reset_skips(None if args.reset == "all" else args.reset)
-        print(f"Forgot {plural(forgotten, 'skip record')}.")
+        say(f"Forgot {plural(forgotten, 'skip record')}.")
         return 0
     skips = library.skips()
     if args.json:
@@ -568,9 +590,9 @@ def _cmd_skips(library: Library, args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not skips:
-        print("No songs skipped early yet.")
+        say("No songs skipped early yet.")
     for track, count in skips:
-        print(f"{count:4d}×  {track.display()}  [{track.id}]")
+        say(f"{count:4d}×  {track.display()}  [{track.id}]")
     return 0
 
 
@@ -601,7 +623,7 @@ def _cmd_radio(library: Library, args: argparse.Namespace) -> int:
         rules = replace(rules, **changes)
         library.set_radio_rules(rules)
     for key, value in asdict(rules).items():
-        print(f"{key.replace('_', ' ')}: {value}")
+        say(f"{key.replace('_', ' ')}: {value}")
     return 0
 
 
@@ -615,7 +637,7 @@ def _cmd_evaluate(library: Library, args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     if result["precision"] is None:
-        print(f"Not enough tracks with a {args.label} label to evaluate ({result['n']}).")
+        say(f"Not enough tracks with a {args.label} label to evaluate ({result['n']}).")
         return 0
     what = "up next with the radio rules" if args.radio else args.features
     chance = (
@@ -623,19 +645,19 @@ def _cmd_evaluate(library: Library, args: argparse.Namespace) -> int:
         if "chance" in result
         else ""
     )
-    print(
+    say(
         f"precision@{result['k']} by {args.label} over {result['n']} tracks ({what}): "
         f"{result['precision']:.1%}{chance}"
     )
     for label, value in result["per_label"].items():
-        print(f"  {value:6.1%}  {label}")
+        say(f"  {value:6.1%}  {label}")
     return 0
 
 
 def _cmd_import_fma(library: Library, args: argparse.Namespace) -> int:
 
     report = library.import_fma(args.metadata, features=args.features)
-    print(f"FMA import: {report.summary()}")
+    say(f"FMA import: {report.summary()}")
     return 0
 
 
@@ -650,22 +672,22 @@ def _cmd_spark_analyze(library: Library, args: argparse.Namespace) -> int:
     job = importlib.import_module("engine.distributed.spark_job")
 
     def warn(message: str) -> None:
-        print(f"encore: warning: {message}", file=sys.stderr)
+        say(f"encore: warning: {message}", file=sys.stderr)
 
     try:
         report = job.analyze_on(args.master, args.input, args.output, warn=warn)
     except job.SparkJobError as exc:
         raise LibraryError(str(exc)) from None
-    print(f"Spark: {report.summary()}")
-    print(f"  add it to a library with: encore import-features {report.output}")
+    say(f"Spark: {report.summary()}")
+    say(f"  add it to a library with: encore import-features {report.output}")
     return 0
 
 
 def _cmd_import_features(library: Library, args: argparse.Namespace) -> int:
     report = drive(library.import_features(args.folder), ProgressPrinter())
-    print(f"Import: {report.summary()}")
+    say(f"Import: {report.summary()}")
     for folder in report.folders:
-        print(f"  library folder: {folder}")
+        say(f"  library folder: {folder}")
     return 0
 
 
@@ -676,8 +698,8 @@ def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
         return 0
     for t in tracks:
         mark = "*" if t.analysed else ("!" if t.error else " ")
-        print(f"{t.id:6d} {mark} {clock(t.duration):>6}  {t.display()}  ({t.album})")
-    print(f"{len(tracks)} tracks (* analysed, ! failed)", file=sys.stderr)
+        say(f"{t.id:6d} {mark} {clock(t.duration):>6}  {t.display()}  ({t.album})")
+    say(f"{len(tracks)} tracks (* analysed, ! failed)", file=sys.stderr)
     return 0
 
 
@@ -690,16 +712,16 @@ def _cmd_find(library: Library, args: argparse.Namespace) -> int:
         read = {"read_as": wanted.read_as(names), "unknown": list(wanted.unknown)}
         print(json.dumps({**read, "tracks": rows}, indent=2, ensure_ascii=False))
     else:
-        print(f"Read as: {wanted.read_as(names)}")
+        say(f"Read as: {wanted.read_as(names)}")
         if wanted.unknown:
-            print(f"  not in the tag vocabulary: {', '.join(wanted.unknown)}")
+            say(f"  not in the tag vocabulary: {', '.join(wanted.unknown)}")
         for track, score in found:
-            print(f"{track.id:6d}  {score:5.0%}  {track.display()}  ({track.autotags})")
+            say(f"{track.id:6d}  {score:5.0%}  {track.display()}  ({track.autotags})")
     if not wanted.groups:
-        print("encore: error: no word of the description names a tag", file=sys.stderr)
+        say("encore: error: no word of the description names a tag", file=sys.stderr)
         return 1
     if not found:
-        print(
+        say(
             "encore: error: no song has been through the second pass yet (encore analyze)",
             file=sys.stderr,
         )
@@ -712,36 +734,36 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2, ensure_ascii=False))
         return 0
-    print(f"State folder: {status['home']}")
-    print(f"Folders: {', '.join(status['folders']) or '(none yet)'}")
-    print(
+    say(f"State folder: {status['home']}")
+    say(f"Folders: {', '.join(status['folders']) or '(none yet)'}")
+    say(
         f"Tracks: {status['tracks']}  analysed: {status['analysed']}  "
         f"pending: {status['pending']}  could not be analysed: {status['analysis_failed']}"
     )
     neural = status["neural"]
-    print(
+    say(
         f"Second pass (neural, version {neural['version']}): {neural['embedded']} embedded  "
         f"pending: {neural['pending']}  could not be embedded: {neural['failed']}"
     )
-    print(f"Unreadable files (not in the library): {status['unreadable']}")
+    say(f"Unreadable files (not in the library): {status['unreadable']}")
     card = status["model"]
     if card:
-        print(
+        say(
             f"Model: k={card['k']} trained on {card['library_size']} tracks "
             f"at {card['trained_at']} (feature version {card['feature_version']})"
         )
         newer = status["analysed"] - card["library_size"]
         if newer > 0:
-            print(
+            say(
                 f"  {plural(newer, 'track')} analysed after training: recommended "
                 "already; `encore train` folds them into the clusters"
             )
     else:
-        print("Model: none yet (run `encore train`)")
+        say("Model: none yet (run `encore train`)")
     if status["failures"]:
-        print("Failures:")
+        say("Failures:")
         for f in status["failures"]:
-            print(f"  [{f['stage']}] {f['path']}: {f['reason']}")
+            say(f"  [{f['stage']}] {f['path']}: {f['reason']}")
     return 0
 
 
@@ -749,7 +771,7 @@ def _demo(args: argparse.Namespace) -> int:
     from engine.datasets.synth import make_library
 
     files = make_library(Path(args.folder), per_style=args.per_style, seconds=args.seconds)
-    print(f"Wrote {len(files)} tracks to {args.folder}")
+    say(f"Wrote {len(files)} tracks to {args.folder}")
     return 0
 
 

@@ -427,8 +427,8 @@ class Library:
 
     @property
     def location(self) -> str | None:
-        """Where a shared library lives, for the user (password hidden); None when it is
-        the library on this computer."""
+        """Where a shared library lives, for the user (host(s) and database only); None
+        when it is the library on this computer."""
         return self._store.location
 
     def check(self) -> None:
@@ -816,7 +816,8 @@ class Library:
 
     @staticmethod
     def connect_shared_store(uri: str) -> str:
-        """Connect to ``uri`` once, to test it; return it with its password hidden.
+        """Connect to ``uri`` once, to test it; return its scheme, host(s) and database
+        only (no credentials, no options), for the user.
 
         Raises :class:`StoreError` with a one-line reason when it cannot be used.
         """

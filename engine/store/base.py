@@ -64,7 +64,8 @@ class Store(ABC):
     vectors it reads, writes and counts are of that version.
     """
 
-    #: Where a shared store lives, for the user (password hidden); None for a local one.
+    #: Where a shared store lives, for the user (host(s) and database only: never
+    #: credentials or options); None for a local one.
     location: str | None = None
 
     # -- folders and settings -------------------------------------------------

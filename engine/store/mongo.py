@@ -26,11 +26,15 @@ against MongoDB proper.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
 import numpy as np
 
@@ -47,13 +51,105 @@ def is_mongo_uri(text: str | None) -> bool:
     return bool(text) and str(text).startswith(("mongodb://", "mongodb+srv://"))
 
 
+#: Shown instead of the address of a URI that cannot be read safely.
+HIDDEN = "MongoDB (its address is not shown: the URI cannot be read safely)"
+#: Where a URI's parts split, for finding its pieces in an error message.
+_DELIMITERS = re.compile(r"[\s:/?#@&=,;\[\]%+]")
+
+
+def describe_uri(uri: str) -> str | None:
+    """Only the host(s) and database of ``uri`` (``db.lan:27017/encore``), as pymongo
+    reads them; None when that cannot be done safely.
+
+    The text is built from pymongo's parsed hosts and database, never cut out of the
+    URI, so credentials and options (``authMechanismProperties`` tokens…) cannot be in
+    it. A URI with an ``@`` after its host list is not described: an unescaped ``/``,
+    ``?`` or ``#`` in a password moved the password there, and the "hosts" before it
+    would be pieces of the password.
+    """
+    from pymongo.uri_parser import parse_uri
+
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in ("mongodb", "mongodb+srv"):
+        return None
+    head, _, query = rest.partition("?")  # pymongo splits off the options first, too
+    _, _, db_part = head.partition("/")
+    if "@" in db_part or "@" in query:
+        return None
+    try:
+        with _quiet():  # the options are left out: no DNS look-up, nothing to warn about
+            parsed = parse_uri(f"mongodb://{head}", default_port=None, validate=False)
+    except Exception:  # any failure to read it means: do not show it
+        return None
+    nodes = parsed["nodelist"]
+    if scheme == "mongodb+srv" and (len(nodes) != 1 or nodes[0][1] is not None):
+        return None
+    if scheme == "mongodb":  # as the client will use them: 27017 unless given
+        nodes = [(h, None if h.endswith(".sock") else port or 27017) for h, port in nodes]
+    hosts = ",".join(
+        (f"[{host}]" if ":" in host else host) + ("" if port is None else f":{port}")
+        for host, port in nodes
+    )
+    text = f"{hosts}/{parsed['database'] or 'encore'}"
+    if not text.isprintable() or any(c.isspace() for c in text):
+        return None  # control characters have no place in a message or the status bar
+    return text
+
+
 def redact(uri: str) -> str:
-    """The URI with its password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    hosts = parts.netloc.rsplit("@", 1)[-1]  # may list several hosts, so not .hostname
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{hosts}"))
+    """``uri`` for messages and the window: scheme, host(s) and database only
+    (``mongodb://db.lan:27017/encore``); :data:`HIDDEN` for a URI that cannot be read."""
+    described = describe_uri(uri)
+    return f"{uri.partition('://')[0]}://{described}" if described else HIDDEN
+
+
+def _private_pieces(uri: str) -> set[str]:
+    """The parts of ``uri`` an error message must not quote: what may be a password
+    (everything between the first ``:`` and the last ``@``), every option value but flags
+    and numbers and, for a URI that cannot be read, all of it; whole, percent-decoded
+    and split at the URI's delimiters (pieces of 3+ characters, casefolded). Read loosely
+    on purpose: it must also cover a URI pymongo cannot parse."""
+    rest = uri.partition("://")[2]
+    private = [rest.rpartition("@")[0].partition(":")[2]]
+    if describe_uri(uri) is None:  # which part is the password is anyone's guess
+        private.append(rest)
+    values = [option.partition("=")[2] for option in re.split("[&;]", rest.partition("?")[2])]
+    # Flags and numbers are no secret, and messages about them ("…loadBalanced=true")
+    # say what is wrong.
+    private += [v for v in values if not (v.isdigit() or v.lower() in ("true", "false"))]
+    pieces = set()
+    for text in private:
+        for form in (text, unquote_plus(text)):
+            pieces.update(p.casefold() for p in [form, *_DELIMITERS.split(form)] if len(p) >= 3)
+    return pieces
+
+
+def _safe_detail(text: str, uri: str) -> str | None:
+    """pymongo's message ``text`` when it quotes no private part of ``uri``, else None."""
+    folded = text.casefold()
+    if any(piece in folded for piece in _private_pieces(uri)):
+        return None
+    return text
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No pymongo warning or log record reaches the terminal: they can quote the URI or
+    its options (an unknown option named after a piece of a password, a malformed
+    ``authMechanismProperties`` value…).
+
+    pymongo's loggers end in a NullHandler and stop there (nothing reaches the root
+    logger's handlers or logging's last-resort stderr handler); its warnings are ignored
+    wherever they are raised from, and the ones it attributes to the caller's code are
+    ignored while the client is made here."""
+    logger = logging.getLogger("pymongo")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    warnings.filterwarnings("ignore", module=r"pymongo(\.|$)")  # e.g. monitor threads
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _db_path(path: str) -> str:
@@ -97,27 +193,29 @@ class MongoStore(Store):
         self._uri = uri
         self._feature_version = feature_version
         self.location = redact(uri)
+        described = describe_uri(uri)
+        #: How messages name the server: never more than its host(s) and database.
+        self._where = f"MongoDB at {described}" if described else HIDDEN
         options: dict[str, Any] = {"connect": False, "appname": "Encore"}
         if "serverselectiontimeoutms" not in uri.lower():  # the URI's own setting wins
             options["serverSelectionTimeoutMS"] = SERVER_TIMEOUT_MS
         try:
-            self._client: Any = MongoClient(uri, **options)
-            self._db = self._client.get_default_database("encore")
-            self._client.admin.command("ping")
-            self._db.tracks.create_index("path", unique=True)
-            self._db.features.create_index("version")
-            self._db.skips.create_index([("seed", 1), ("track", 1)], unique=True)
-            self._db.skips.create_index("track")
-            self._db.external_features.create_index([("name", 1), ("track", 1)], unique=True)
+            with _quiet():
+                self._client: Any = MongoClient(uri, **options)
+                self._db = self._client.get_default_database("encore")
+                self._client.admin.command("ping")
+                self._db.tracks.create_index("path", unique=True)
+                self._db.features.create_index("version")
+                self._db.skips.create_index([("seed", 1), ("track", 1)], unique=True)
+                self._db.skips.create_index("track")
+                self._db.external_features.create_index([("name", 1), ("track", 1)], unique=True)
         except (PyMongoError, ConfigurationError, ValueError) as exc:
             self.close()
             raise StoreError(self._describe(exc)) from None
         except Exception as exc:  # a server that breaks the handshake (e.g. on auth)
             self.close()
             detail = self._describe(exc).split(": ", 1)[-1]
-            raise StoreError(
-                f"MongoDB at {self.location} refused the connection ({detail})"
-            ) from None
+            raise StoreError(f"{self._where} refused the connection ({detail})") from None
 
     def __repr__(self) -> str:
         return f"MongoStore({self.location!r})"
@@ -129,19 +227,18 @@ class MongoStore(Store):
             ServerSelectionTimeoutError,
         )
 
-        where = self.location
+        where = self._where
         if isinstance(exc, ServerSelectionTimeoutError):
-            return f"cannot reach MongoDB at {where} (is the server running and reachable?)"
+            return f"cannot reach {where} (is the server running and reachable?)"
         if isinstance(exc, ConnectionFailure):
-            return f"lost the connection to MongoDB at {where}; nothing half-written was kept"
+            return f"lost the connection to {where}; nothing half-written was kept"
         if isinstance(exc, OperationFailure) and exc.code in (13, 18):
-            return f"MongoDB at {where} refused the credentials or the access"
+            return f"{where} refused the credentials or the access"
         text = (str(exc).splitlines() or [""])[0] or type(exc).__name__
         text = f"{type(exc).__name__}: {text}" if isinstance(exc, KeyError) else text
-        password = urlsplit(self._uri).password
-        if password:
-            text = text.replace(password, "***")
-        return f"MongoDB at {where}: {text}"
+        # pymongo's messages may quote the URI's options or a misplaced password.
+        safe = _safe_detail(text, self._uri)
+        return f"{where}: {safe or type(exc).__name__ + ' (not shown: it quotes the URI)'}"
 
     def close(self) -> None:
         client = getattr(self, "_client", None)

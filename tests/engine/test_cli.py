@@ -1,13 +1,17 @@
 """The command line, run as a user runs it: a separate process, JSON parsed back."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import soundfile as sf
 
-from tests.helpers import PER_STYLE, encore, style_of
+from engine.datasets.synth import STYLES, render
+from tests.helpers import PER_STYLE, encore, style_of, write_songs
 
 
 @pytest.mark.slow
@@ -152,3 +156,73 @@ def test_more_like_these_export_skips_and_radio_settings(trained_home, tmp_path)
     assert "variety tolerance: None" in encore(home, "radio", "--variety-always").stdout
     assert "variety tolerance: 0.25" in encore(home, "radio", "--variety-tolerance", "0.25").stdout
     assert encore(home, "radio", "--variety-tolerance", "-1", check=False).returncode == 2
+
+
+#: Sequences a crafted tag or file name can hide: clear the screen, retitle the terminal
+#: (OSC 0), write the clipboard (OSC 52), overwrite a line (CR, BS), a C1 CSI and DEL.
+NASTY = "\x1b[2J\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\r\b\x9b31m\x7f\t"
+
+
+def _raw_controls(text: str) -> list[str]:
+    """The control characters in ``text`` other than line ends: C0, DEL and C1."""
+    return [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_tags_and_names_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """Point 5 of the bug report: every human-readable line shows control characters as
+    visible escapes (``\\x1b``); ``--json`` keeps the exact text."""
+    import mutagen.flac
+
+    music = tmp_path / "music"
+    write_songs(music, 5, seconds=4.0, ext="flac")
+    evil = music / f"evil{NASTY}song.flac"
+    sf.write(evil, render(next(iter(STYLES)), 99, seconds=4.0), 22050)
+    tags = mutagen.flac.FLAC(evil)
+    for key in ("title", "artist", "album", "genre"):
+        tags[key] = f"{key}{NASTY}\nforged line"
+    tags.save()
+    (music / f"broken{NASTY}.mp3").write_bytes(b"not audio at all" * 100)  # a failure row
+    home = tmp_path / "home"
+
+    runs = {"scan": encore(home, "scan", str(music))}
+    runs["tracks"] = encore(home, "tracks")
+    runs["status"] = encore(home, "status")
+    runs["find"] = encore(home, "find", "calm", check=False)
+    runs["train"] = encore(home, "train")
+    runs["recommend"] = encore(home, "recommend", str(evil), "-n", "5")
+    runs["recommend other"] = encore(home, "recommend", str(sorted(music.glob("00 *"))[0]))
+    runs["missing"] = encore(home, "recommend", str(music / f"gone{NASTY}.flac"), check=False)
+    for name, result in runs.items():
+        for stream in (result.stdout, result.stderr):
+            assert not _raw_controls(stream), (name, stream)
+    assert "\\x1b[2J" in runs["tracks"].stdout  # shown, visibly
+    assert "\\x1b]52;c;" in runs["status"].stdout  # the broken file's name, in the failures
+    assert "\\x1b]0;owned" in runs["recommend"].stdout
+    assert "gone\\x1b[2J" in runs["missing"].stderr
+    assert runs["find"].returncode in (0, 1)  # the auto-tags may or may not call it "calm"
+    # JSON keeps the exact text, escaped as JSON does (C1 and DEL as they are)
+    listed = json.loads(encore(home, "tracks", "--json").stdout)
+    assert f"title{NASTY}\nforged line" in [t["title"] for t in listed]
+    assert str(evil) in [t["path"] for t in listed]
+    assert len(runs["tracks"].stdout.splitlines()) == len(listed)  # no forged line
+
+
+def test_the_progress_line_escapes_file_names() -> None:
+    """The progress bar (on a terminal) shows the current file's name: escaped too."""
+    from engine.cli import ProgressPrinter
+    from engine.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    printer = ProgressPrinter(stream)
+    printer.show(Progress(1, 2, f"/music/evil{NASTY}.flac", "Scan"))
+    printer.show(Progress(2, 2, "", f"Scanning{NASTY}"))
+    printer.close()
+    # each write starts with the bar's own carriage return (the last one clears the line)
+    written = stream.getvalue()
+    assert written.count("\r") == 4, written
+    assert not _raw_controls(written.replace("\r", "")), written
+    assert "evil\\x1b[2J" in written and "Scanning\\x1b[2J" in written
