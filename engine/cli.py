@@ -526,6 +526,15 @@ def _cmd_train(library: Library, args: argparse.Namespace) -> int:
     if card is None:
         return 130  # cancelled (Ctrl+C is handled before it gets here)
     say(f"Trained on {card.library_size} tracks with k={card.k} clusters.")
+    from engine.analysis.pool import DAMAGED_FEATURES_REASON
+
+    damaged = sum(f.reason == DAMAGED_FEATURES_REASON for f in library.failures())
+    if damaged:
+        say(
+            f"encore: warning: left out {plural(damaged, 'track')} whose stored features "
+            "were damaged; `encore analyze` analyses them again",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -693,6 +702,9 @@ def _cmd_import_features(library: Library, args: argparse.Namespace) -> int:
 
 def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
     tracks = library.tracks()
+    problem = library.auto_tags_problem()
+    if problem:  # the list is still right; only the auto-tags are missing
+        print(f"encore: warning: no auto-tags: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([t.to_json() for t in tracks], indent=2, ensure_ascii=False))
         return 0

@@ -21,7 +21,12 @@ import numpy as np
 
 from engine.analysis.damage import damage_note
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES, analyze_track
-from engine.analysis.pool import DEFAULT_TIME_LIMIT, analyze_paths, is_retried
+from engine.analysis.pool import (
+    DAMAGED_FEATURES_REASON,
+    DEFAULT_TIME_LIMIT,
+    analyze_paths,
+    is_retried,
+)
 from engine.errors import describe
 from engine.ingest import scan as scanning
 from engine.ingest.covers import cover_cache_name, cover_source, find_cover
@@ -30,7 +35,7 @@ from engine.ingest.scan import ScanReport
 from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.neural.embedding import split as split_neural
-from engine.neural.musicnn import load_card
+from engine.neural.musicnn import CardError, load_card
 from engine.neural.tags import Description, guessed_genres, shown_tags_many
 from engine.neural.tags import describe as describe_text
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
@@ -149,7 +154,7 @@ class Library:
                 f"cannot use {where} as Encore's state folder: {describe(exc)}"
             ) from exc
         self._store: Store = store or open_store(
-            self.home, feature_version=FEATURE_VERSION, uri=store_uri
+            self.home, feature_version=FEATURE_VERSION, feature_size=N_FEATURES, uri=store_uri
         )
         self._model: SimilarityModel | None = None
         self._card: ModelCard | None = None
@@ -191,6 +196,7 @@ class Library:
         excerpts of long tracks. ``time_limit``: seconds per file (default: the
         library's setting, :meth:`time_limit`).
         """
+        self._record_damaged_features()  # so that they are analysed again now
         todo = self._store.pending_analysis(retry=(lambda _: True) if retry_failed else is_retried)
         if track_ids is not None:
             wanted = set(track_ids)
@@ -260,6 +266,10 @@ class Library:
         tried on every scan; a changed file loses its vector and is done again.
         """
         todo = self._store.missing_external(NEURAL_FEATURES)
+        if todo:
+            # a card the workers cannot use would fail every file, and each would be
+            # recorded as not embeddable: refuse up front, with the reason
+            self.tag_names()
         report = ListenReport()
         rows: list[tuple[int, np.ndarray]] = []
 
@@ -315,6 +325,7 @@ class Library:
         Returns the model card, or None when cancelled.
         """
         yield Progress(0, 3, "", "Loading features")
+        self._record_damaged_features()  # left out, and listed as failures until analysed
         ids, X = self._store.features()
         if len(ids) < 2:
             raise LibraryError(
@@ -336,6 +347,25 @@ class Library:
         self._model, self._card, self._index = model, card, None
         yield Progress(3, 3, "", "Trained")
         return card
+
+    def _record_damaged_features(self) -> int:
+        """Record the tracks whose stored feature vector is damaged (a wrong length, NaN or
+        infinite values) as analysis failures the next analysis retries; return how many.
+
+        Their vectors are dropped: reads already leave them out (:meth:`Store.features`).
+        """
+        damaged = self._store.damaged_features()
+        if damaged:
+            self._store.put_analysis_errors([(i, DAMAGED_FEATURES_REASON) for i in damaged])
+            self._index = None
+        return len(damaged)
+
+    def _damaged_failures(self, damaged: Sequence[int]) -> list[Failure]:
+        """Damaged feature vectors not recorded yet (reads never write), as failures."""
+        tracks = sorted(self._store.tracks_by_ids(damaged).values(), key=lambda t: t.path)
+        return [
+            Failure(t.path, "analyze", DAMAGED_FEATURES_REASON, t.size, t.mtime) for t in tracks
+        ]
 
     # -- lookups ------------------------------------------------------------------
     def folders(self) -> list[str]:
@@ -359,7 +389,11 @@ class Library:
             if not len(ids):
                 self._neural_labels = {}
                 return self._neural_labels
-            names = self.tag_names()
+            try:
+                names = self.tag_names()
+            except LibraryError:  # no usable card: no auto-tags (auto_tags_problem says why)
+                self._neural_labels = {}
+                return self._neural_labels
             probabilities = split_neural(vectors)[1]
             # the library's average: what sets a song apart in it
             tags = shown_tags_many(probabilities, names, probabilities.mean(axis=0))
@@ -371,8 +405,22 @@ class Library:
         return self._neural_labels
 
     def tag_names(self) -> tuple[str, ...]:
-        """The network's 50 tags, in the order of the stored probabilities."""
-        return tuple(load_card()["tags"])  # type: ignore[arg-type]
+        """The network's 50 tags, in the order of the stored probabilities.
+
+        Raises :class:`LibraryError` (one line, the reason) when its card is not usable.
+        """
+        try:
+            return tuple(load_card()["tags"])  # type: ignore[arg-type] - checked
+        except CardError as exc:
+            raise LibraryError(str(exc)) from None
+
+    def auto_tags_problem(self) -> str | None:
+        """Why tracks have no auto-tags although heard (a card that is not usable), or None."""
+        try:
+            self.tag_names()
+        except LibraryError as exc:
+            return str(exc)
+        return None
 
     def describe(self, text: str, n: int = 50) -> tuple[list[tuple[Track, float]], Description]:
         """The ``n`` tracks that best match a description ("calm piano"), best first,
@@ -390,7 +438,8 @@ class Library:
         return [(found[int(ids[i])], float(scores[i])) for i in best], wanted
 
     def failures(self) -> list[Failure]:
-        return self._store.failures()
+        """Scan and analysis failures and damage notes, with their reasons."""
+        return self._store.failures() + self._damaged_failures(self._store.damaged_features())
 
     def resolve(self, ref: str | int | Track) -> Track:
         """A track from an id, a path, or a :class:`Track`."""
@@ -448,14 +497,18 @@ class Library:
 
     def status(self) -> dict[str, Any]:
         """Counts, folders, failures with reasons and the model card."""
+        counts, damaged = self._store.counts(), self._store.damaged_features()
+        if damaged:  # not recorded yet (the next analyze or train does): counted as failed
+            counts["analysed"] -= len(damaged)
+            counts["analysis_failed"] += len(damaged)
+            counts["failed"] += len(damaged)
+        failures = self._store.failures() + self._damaged_failures(damaged)
         return {
             "home": str(self.home),
             "folders": self.folders(),
             "feature_version": FEATURE_VERSION,
-            **self._store.counts(),
-            "failures": [
-                {"path": f.path, "stage": f.stage, "reason": f.reason} for f in self.failures()
-            ],
+            **counts,
+            "failures": [{"path": f.path, "stage": f.stage, "reason": f.reason} for f in failures],
             "model": card.to_json() if (card := self.model_card()) else None,
             "neural": self.neural_counts(),
         }

@@ -39,13 +39,20 @@ MEMORY_REASON = "not enough memory to analyse this file (tried again on the next
 TIMEOUT_REASON = "took too long to analyse (over {limit:g} s; tried again on the next scan)"
 #: What earlier versions recorded for a crash; such files are retried too.
 LEGACY_CRASH_REASON = "the decoder crashed on this file (worker process died)"
+#: A stored feature vector found damaged (a wrong length, NaN or infinite values).
+DAMAGED_FEATURES_REASON = (
+    "its stored features were damaged (a wrong length or values that are not numbers; "
+    "analysed again on the next scan)"
+)
 #: Seconds a file may take before its worker is killed (a setting; see Library).
 DEFAULT_TIME_LIMIT = 60.0
 
 
 def is_retried(reason: str) -> bool:
-    """True when ``reason`` says the machine, not the file, may be at fault."""
-    return reason in (CRASH_REASON, KILLED_REASON, MEMORY_REASON, LEGACY_CRASH_REASON) or (
+    """True when ``reason`` says the machine (or the stored data), not the file, may be
+    at fault: the file is analysed again."""
+    retried = (CRASH_REASON, KILLED_REASON, MEMORY_REASON, LEGACY_CRASH_REASON)
+    return reason in (*retried, DAMAGED_FEATURES_REASON) or (
         reason.startswith("took too long to analyse")
     )
 

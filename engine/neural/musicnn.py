@@ -17,13 +17,16 @@ hop 256, 96 Slaney mel bands, as ``librosa.feature.melspectrogram``) ->
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from engine.analysis import dsp
+from engine.errors import cause
+from engine.jsonfile import read_json
 
 SAMPLE_RATE = 16_000
 N_FFT = 512
@@ -235,26 +238,72 @@ def onnx_initializers(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray
     return out
 
 
-def load_card(models_dir: Path = MODELS_DIR) -> dict[str, object]:
-    """``musicnn_msd.json``: source, licence, checksums, input and output spec, tags."""
-    return json.loads((models_dir / f"{STEM}.json").read_text(encoding="utf-8"))
+#: Bounds of a card (the shipped one is 9 kB, 4 levels deep).
+CARD_MAX_BYTES = 1 << 20
+CARD_MAX_DEPTH = 8
+
+
+class CardError(ValueError):
+    """The shipped model's card cannot be used; the message says why, in one line."""
+
+
+def load_card(models_dir: Path | None = None) -> dict[str, object]:
+    """``musicnn_msd.json``: source, licence, checksums, input and output spec, tags.
+
+    The fields Encore reads are checked (``tags``: the :data:`N_TAGS` tag names, in the
+    order of the network's outputs; ``files``: a SHA-256 per shipped file): a damaged or
+    foreign card raises :class:`CardError` instead of failing later, far from its cause.
+    """
+    path = (MODELS_DIR if models_dir is None else models_dir) / f"{STEM}.json"
+    try:
+        card = read_json(path, max_bytes=CARD_MAX_BYTES, max_depth=CARD_MAX_DEPTH)
+        problem = _card_problem(card)
+    except OSError as exc:
+        problem = cause(exc)
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        raise CardError(
+            f"the neural model's card {path} is not usable: {problem}; reinstall Encore"
+        )
+    return card  # type: ignore[return-value] - checked above
+
+
+def _card_problem(card: object) -> str:
+    """What is wrong with the fields of a parsed card that Encore reads ("" if nothing)."""
+    if not isinstance(card, dict):
+        return "it is not a JSON object"
+    tags = card.get("tags")
+    if not isinstance(tags, list) or len(tags) != N_TAGS:
+        return f"'tags' must be a list of the network's {N_TAGS} tag names"
+    if not all(isinstance(t, str) and 0 < len(t) <= 100 for t in tags) or len(set(tags)) != N_TAGS:
+        return "'tags' must be distinct, non-empty names"
+    files = card.get("files")
+    if not isinstance(files, dict):
+        return "'files' must map each shipped file to its SHA-256"
+    for name in (f"{STEM}.npz", f"{STEM}.onnx"):
+        entry = files.get(name)
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            return f"'files' has no SHA-256 for {name}"
+    return ""
 
 
 def _checked(path: Path, card: Mapping[str, object]) -> bytes:
     """A shipped file's bytes, refused unless they are the bytes the card describes."""
     data = path.read_bytes()
-    files = card["files"]
-    assert isinstance(files, dict)
+    files: Any = card["files"]  # its shape was checked by load_card
     if hashlib.sha256(data).hexdigest() != files[path.name]["sha256"]:
         raise ValueError(f"{path} does not match its card (SHA-256)")
     return data
 
 
-def load_weights(models_dir: Path = MODELS_DIR) -> dict[str, np.ndarray]:
+def load_weights(models_dir: Path | None = None) -> dict[str, np.ndarray]:
     """The TensorFlow variables from ``musicnn_msd.npz`` (arrays only, no pickles)."""
     import io
 
-    data = _checked(models_dir / f"{STEM}.npz", load_card(models_dir))
+    folder = MODELS_DIR if models_dir is None else models_dir
+    data = _checked(folder / f"{STEM}.npz", load_card(folder))
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         return {name: arrays[name] for name in arrays.files}
 
@@ -271,13 +320,13 @@ class Musicnn:
         so one thread each by default).
     """
 
-    def __init__(self, models_dir: Path = MODELS_DIR, *, threads: int = 1) -> None:
+    def __init__(self, models_dir: Path | None = None, *, threads: int = 1) -> None:
         import onnxruntime as ort
 
+        models_dir = MODELS_DIR if models_dir is None else models_dir
         card = load_card(models_dir)
         graph = _checked(models_dir / f"{STEM}.onnx", card)
-        tags = card["tags"]
-        assert isinstance(tags, list)
+        tags: Any = card["tags"]  # checked by load_card
         self.tags: tuple[str, ...] = tuple(tags)
         # the graph's initializers are placeholders; the arrays come from the npz
         # (kept referenced: onnxruntime may use their memory in place)

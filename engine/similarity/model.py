@@ -17,6 +17,7 @@ import io
 import json
 import os
 import platform
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ import numpy as np
 
 from engine.analysis.features import FAMILIES, FEATURE_VERSION, N_FEATURES
 from engine.errors import cause
+from engine.jsonfile import read_json
 
 MODEL_FILE = "model.npz"
 CARD_FILE = "model.json"
@@ -68,21 +70,46 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, data: object) -> ModelCard | None:
-        """The card in ``data`` (parsed JSON), or None when a field is missing or mistyped."""
-        if not isinstance(data, dict):
+        """The card in ``data`` (parsed JSON), or None when a field is missing or invalid."""
+        try:
+            return cls.parse(data)
+        except ValueError:
             return None
+
+    @classmethod
+    def parse(cls, data: object) -> ModelCard:
+        """The card in ``data`` (parsed JSON); ``ValueError`` naming the first field that
+        is missing, mistyped or out of range."""
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
         values: dict[str, Any] = {}
         for name, kind in _CARD_TYPES.items():
             value = data.get(name, "" if name == "python" else {} if name == "packages" else None)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                return None
+                raise ValueError(f"{name!r} must be {_KIND_WORDS[kind]}")
+            if kind is int and not _CARD_INT_LOWEST[name] <= value < 2**31:
+                raise ValueError(f"{name!r} is out of range ({value})")
+            if kind is str and len(value) > _CARD_MAX_TEXT:
+                raise ValueError(f"{name!r} is longer than {_CARD_MAX_TEXT} characters")
             values[name] = value
+        if not re.fullmatch(r"[0-9a-f]{64}", values["sha256"]):
+            raise ValueError("'sha256' must be 64 hexadecimal digits")
         weights = values["weights"]
+        # what parse_weights accepts: known families, each a share from 0 to 100
         if not all(
-            isinstance(w, int | float) and not isinstance(w, bool) for w in weights.values()
+            f in FAMILIES
+            and isinstance(w, int | float)
+            and not isinstance(w, bool)
+            and 0 <= w <= 100
+            for f, w in weights.items()
         ):
-            return None
+            raise ValueError("'weights' must give known feature families shares from 0 to 100")
         values["weights"] = {str(f): float(w) for f, w in weights.items()}
+        packages = values["packages"]
+        if len(packages) > 32 or not all(
+            isinstance(v, str) and len(k) + len(v) <= _CARD_MAX_TEXT for k, v in packages.items()
+        ):
+            raise ValueError("'packages' must map package names to version strings")
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
@@ -116,6 +143,20 @@ _CARD_TYPES: dict[str, type] = {
     "packages": dict,
     "sha256": str,
 }
+#: The smallest value each integer field may have (k: one cluster at least). The
+#: versions are only compared: any other one means "retrain".
+_CARD_INT_LOWEST = {
+    "format": -(2**31),
+    "feature_version": -(2**31),
+    "n_features": 1,
+    "library_size": 0,
+    "k": 1,
+}
+_KIND_WORDS = {int: "an integer", str: "text", dict: "a JSON object"}
+#: Bounds of a card file and of its text fields (a real one is under 1 kB).
+_CARD_MAX_BYTES = 64 * 1024
+_CARD_MAX_DEPTH = 4
+_CARD_MAX_TEXT = 200
 
 
 class ModelError(Exception):
@@ -346,11 +387,31 @@ def _settle(folder: Path) -> None:
 
 def read_card(folder: Path) -> ModelCard | None:
     """The saved model's card, or ``None`` when there is none, it is unreadable, or a
-    field is missing or has the wrong type."""
+    field is missing, mistyped or out of range (see :func:`card_problem`)."""
     try:
-        return ModelCard.from_json(json.loads((folder / CARD_FILE).read_text(encoding="utf-8")))
+        return _parse_card(folder)
     except (OSError, ValueError):
         return None
+
+
+def card_problem(folder: Path) -> str | None:
+    """Why the card in ``folder`` cannot be used, in a few words; None when it can (or
+    there is none)."""
+    try:
+        _parse_card(folder)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return cause(exc)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _parse_card(folder: Path) -> ModelCard:
+    """The card in ``folder``, read within bounds (it may be damaged or foreign)."""
+    data = read_json(folder / CARD_FILE, max_bytes=_CARD_MAX_BYTES, max_depth=_CARD_MAX_DEPTH)
+    return ModelCard.parse(data)
 
 
 def load_model(folder: Path) -> tuple[SimilarityModel, ModelCard]:
@@ -367,7 +428,10 @@ def load_model(folder: Path) -> tuple[SimilarityModel, ModelCard]:
     for _attempt in range(2):  # a save may commit between reading the card and the model
         card = read_card(folder)
         if card is None or card.app != "encore":
-            raise ModelError("the model has no valid card; retrain with `encore train`")
+            problem = "it is another program's" if card else card_problem(folder) or "none"
+            raise ModelError(
+                f"the model has no valid card ({problem}); retrain with `encore train`"
+            )
         if card.format != MODEL_FORMAT:
             raise ModelError("the model was saved by another Encore; retrain with `encore train`")
         if card.feature_version != FEATURE_VERSION:

@@ -26,16 +26,23 @@ def store_uri(home: Path, uri: str | None = None) -> str | None:
     return uri or os.environ.get("ENCORE_STORE") or store_setting(home)
 
 
-def open_store(home: Path, *, feature_version: int, uri: str | None = None) -> Store:
-    """Open the library: MongoDB for a ``mongodb://`` URI, else SQLite in ``home``."""
+def open_store(
+    home: Path, *, feature_version: int, feature_size: int | None = None, uri: str | None = None
+) -> Store:
+    """Open the library: MongoDB for a ``mongodb://`` URI, else SQLite in ``home``.
+
+    ``feature_size``: the values in a feature vector (see :class:`Store`).
+    """
     from engine.store.mongo import MongoStore, is_mongo_uri
 
     chosen = store_uri(home, uri)
     if chosen is None:
-        return SQLiteStore(home / SQLITE_FILE, feature_version=feature_version)
+        return SQLiteStore(
+            home / SQLITE_FILE, feature_version=feature_version, feature_size=feature_size
+        )
     if not is_mongo_uri(chosen):
         raise StoreError(
             "the store must be a mongodb:// or mongodb+srv:// URI "
             "(leave it out for the library on this computer)"
         )
-    return MongoStore(chosen, feature_version=feature_version)
+    return MongoStore(chosen, feature_version=feature_version, feature_size=feature_size)

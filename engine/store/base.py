@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -11,13 +12,42 @@ import numpy as np
 from engine.tracks import TEXT_TAGS, Failure, Track, TrackInfo
 
 
-def vector_rows(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    """``(track id, float32 bytes)`` rows as int64 ids and one float32 matrix."""
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32)
-    return ids, matrix.reshape(len(rows), -1).copy()
+def vector_rows(
+    rows: Sequence[tuple[int, object]], size: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(track id, float32 bytes)`` rows as int64 ids and one float32 matrix.
+
+    Rows of another length than ``size`` values (default: the length most rows have) are
+    left out: one damaged row must not make the others unreadable.
+    """
+    ids, matrix, _ = checked_vector_rows(rows, size, finite=False)
+    return ids, matrix
+
+
+def checked_vector_rows(
+    rows: Sequence[tuple[int, object]], size: int | None = None, *, finite: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``(ids, matrix, damaged ids)``: the well-formed rows as :func:`vector_rows` gives
+    them, and the ids of the others (of another length or, with ``finite``, holding NaN
+    or infinite values), ascending."""
+    # a vector that is not bytes at all (text or a number a foreign writer left) is as
+    # damaged as a short one
+    blobs = [(int(i), bytes(v) if isinstance(v, bytes | memoryview) else b"") for i, v in rows]
+    if size is None:  # the length most rows share (a float32 vector's bytes)
+        lengths = Counter(len(b) for _, b in blobs if len(b) and len(b) % 4 == 0)
+        width = lengths.most_common(1)[0][0] if lengths else 0
+    else:
+        width = 4 * size
+    good = [(i, b) for i, b in blobs if width and len(b) == width]
+    damaged = [i for i, b in blobs if not width or len(b) != width]
+    ids = np.fromiter((i for i, _ in good), dtype=np.int64, count=len(good))
+    matrix = np.frombuffer(b"".join(b for _, b in good), dtype=np.float32)
+    matrix = matrix.reshape(len(good), width // 4).copy()
+    if finite:
+        ok = np.isfinite(matrix).all(axis=1)
+        damaged += ids[~ok].tolist()
+        ids, matrix = ids[ok], matrix[ok]
+    return ids, matrix, sorted(damaged)
 
 
 def count_summary(tracks: int, analysed: int, errors: int, unreadable: int) -> dict[str, int]:
@@ -61,7 +91,8 @@ class Store(ABC):
 
     Every write method is one transaction: a crash leaves either all of it or
     none of it. A store is opened for one feature version (``feature_version``): the
-    vectors it reads, writes and counts are of that version.
+    vectors it reads, writes and counts are of that version, and of ``feature_size``
+    values each when it is given (otherwise of the length most of them have).
     """
 
     #: Where a shared store lives, for the user (host(s) and database only: never
@@ -145,7 +176,16 @@ class Store(ABC):
 
     @abstractmethod
     def features(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, matrix)``: int64 ids and float32 rows of the store's feature version."""
+        """``(ids, matrix)``: int64 ids and float32 rows of the store's feature version.
+
+        Only well-formed rows: one of another length, or with NaN or infinite values (a
+        damaged or foreign row), is left out and listed by :meth:`damaged_features`.
+        """
+
+    @abstractmethod
+    def damaged_features(self) -> list[int]:
+        """Ids of the tracks whose vector of the store's version :meth:`features` leaves
+        out (a wrong length, NaN or infinite values), ascending."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:

@@ -38,7 +38,7 @@ from urllib.parse import unquote_plus
 
 import numpy as np
 
-from engine.store.base import Store, StoreError, count_summary, vector_rows
+from engine.store.base import Store, StoreError, checked_vector_rows, count_summary, vector_rows
 from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, Track, TrackInfo, track_from_row
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -185,13 +185,14 @@ def _translated(method: F) -> F:
 class MongoStore(Store):
     """A :class:`Store` in a MongoDB database at ``uri``."""
 
-    def __init__(self, uri: str, *, feature_version: int) -> None:
+    def __init__(self, uri: str, *, feature_version: int, feature_size: int | None = None) -> None:
         from pymongo import MongoClient
         from pymongo.errors import ConfigurationError, PyMongoError
 
         self._client = None
         self._uri = uri
         self._feature_version = feature_version
+        self._feature_size = feature_size
         self.location = redact(uri)
         described = describe_uri(uri)
         #: How messages name the server: never more than its host(s) and database.
@@ -490,10 +491,19 @@ class MongoStore(Store):
         if ops:
             self._db.tracks.bulk_write(ops, ordered=False)
 
+    def _feature_rows(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        docs = self._db.features.find({"version": self._feature_version}).sort("_id", 1)
+        rows = [(d["_id"], d.get("vector")) for d in docs]
+        return checked_vector_rows(rows, self._feature_size)
+
     @_translated
     def features(self) -> tuple[np.ndarray, np.ndarray]:
-        docs = self._db.features.find({"version": self._feature_version}).sort("_id", 1)
-        return vector_rows([(d["_id"], d["vector"]) for d in docs])
+        ids, matrix, _ = self._feature_rows()
+        return ids, matrix
+
+    @_translated
+    def damaged_features(self) -> list[int]:
+        return self._feature_rows()[2]
 
     @_translated
     def counts(self) -> dict[str, int]:

@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.store.base import DamagedStoreError, Store, StoreError, count_summary, vector_rows
+from engine.store.base import (
+    DamagedStoreError,
+    Store,
+    StoreError,
+    checked_vector_rows,
+    count_summary,
+    vector_rows,
+)
 from engine.tracks import Failure, Track, TrackInfo, track_from_row
 
 #: The library database's file name in the state folder.
@@ -137,6 +144,8 @@ def fault(exc: sqlite3.Error, path: Path) -> StoreError:
     cause = _FAULTS.get(code & 0xFF) if code is not None else None
     if cause is not None and code is not None and code & 0xFF in (10, 14) and _disk_full(path):
         cause = _FAULTS[13]  # SQLite could not even create its side files: no space left
+    elif cause is not None and code is not None and code & 0xFF in (8, 14) and _read_only_fs(path):
+        cause = "the file system is read-only"  # what the user can do something about
     if cause is not None:
         return StoreError(f"{cause}: {path} ({exc}); nothing written before was lost")
     return StoreError(f"the library database {path} is unusable: {exc}")
@@ -147,6 +156,19 @@ def _disk_full(path: Path) -> bool:
         return os.statvfs(path.parent).f_bavail == 0
     except (OSError, AttributeError):  # gone, or not POSIX
         return False
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # gone, or not POSIX
+        return False
+
+
+def _writable(path: Path) -> bool:
+    """True when this process may write the database and create its side files."""
+    folder_ok = os.access(path.parent, os.W_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
 
 
 def _damage_reported(method: F) -> F:
@@ -169,33 +191,73 @@ def _damage_reported(method: F) -> F:
 
 
 class SQLiteStore(Store):
-    """SQLite store at ``path`` (created and migrated on open)."""
+    """SQLite store at ``path`` (created and migrated on open).
 
-    def __init__(self, path: str | Path, *, feature_version: int) -> None:
+    Opening only reads unless the schema needs creating or migrating, so a process that
+    holds the write lock never makes another wait just to look. A database this process
+    cannot write (a read-only file system or folder) is opened read-only: reading works,
+    and a write fails with a one-line reason.
+    """
+
+    def __init__(
+        self, path: str | Path, *, feature_version: int, feature_size: int | None = None
+    ) -> None:
         self.path = Path(path)
         self._feature_version = feature_version
+        self._feature_size = feature_size
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        #: The URI options of read-only connections, once the first one found them.
+        self._read_only: str | None = None
         try:
             self._migrate()
         except sqlite3.Error as exc:
             self.close()
             raise fault(exc, self.path) from exc
+        except BaseException:
+            self.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            if self._read_only is None and _writable(self.path):
+                con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+            else:
+                con = self._connect_read_only()
             con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA foreign_keys=ON")
             self._local.con = con
             with self._lock:
                 self._all.append(con)
         return con
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes, for a database this process cannot write.
+
+        ``mode=ro`` still needs the write-ahead log's index (``-shm``), which cannot be
+        created where nothing can be written; ``immutable=1`` reads the file alone, which
+        is all there is then (the log and its index exist while any writer has it open).
+        """
+        uri = self.path.resolve().as_uri()
+        tried = (self._read_only,) if self._read_only else ("mode=ro", "mode=ro&immutable=1")
+        failure: sqlite3.Error | None = None
+        for options in tried:
+            con = sqlite3.connect(f"{uri}?{options}", uri=True, isolation_level=None, timeout=30)
+            try:
+                con.execute("PRAGMA user_version").fetchone()  # opens the file and its log
+            except sqlite3.Error as exc:
+                con.close()
+                failure = exc
+                continue
+            self._read_only = options
+            return con
+        assert failure is not None
+        raise failure
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -210,20 +272,34 @@ class SQLiteStore(Store):
             con.execute("COMMIT")
 
     def _migrate(self) -> None:
-        # The version is read inside the write transaction: another process opening the
-        # same new library at the same moment waits, then finds the schema done.
+        # A library that is up to date is only read: no write lock, so opening never
+        # waits for another process's write, and works where nothing can be written.
+        version = self._schema_version(self._con())
+        if version == len(MIGRATIONS):
+            return
+        # Read again inside the write transaction: another process opening the same new
+        # library at the same moment waits, then finds the schema done.
         with self._tx() as tx:
-            version = tx.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise StoreError(
-                    f"the library database {self.path} was written by a newer Encore "
-                    f"(schema {version}, this version knows {len(MIGRATIONS)})"
-                )
+            version = self._schema_version(tx)
             for number in range(version, len(MIGRATIONS)):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _schema_version(self, con: sqlite3.Connection) -> int:
+        """The recorded schema version; :class:`StoreError` when no Encore can use it."""
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        if version < 0:  # no Encore writes one: damaged, or another program's database
+            raise DamagedStoreError(
+                str(self.path), f"its schema version is {version}, which no Encore writes"
+            )
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"the library database {self.path} was written by a newer Encore "
+                f"(schema {version}, this version knows {len(MIGRATIONS)})"
+            )
+        return version
 
     def check(self) -> None:
         """Read every page (``PRAGMA quick_check``): 65 ms for 100k tracks, warm."""
@@ -444,9 +520,17 @@ class SQLiteStore(Store):
                 [(float(d), note, int(i)) for i, d, note in rows],
             )
 
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
+    def _feature_rows(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
         sql = "SELECT track_id, vector FROM features WHERE version = ? ORDER BY track_id"
-        return vector_rows(self._con().execute(sql, (self._feature_version,)).fetchall())
+        rows = self._con().execute(sql, (self._feature_version,)).fetchall()
+        return checked_vector_rows(rows, self._feature_size)
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, matrix, _ = self._feature_rows()
+        return ids, matrix
+
+    def damaged_features(self) -> list[int]:
+        return self._feature_rows()[2]
 
     # -- listening feedback ---------------------------------------------------------
     def record_skip(self, seed_id: int, track_id: int, at: float) -> None:

@@ -99,6 +99,44 @@ def test_features_round_trip_and_changes_trigger_reanalysis(store):
     }
 
 
+def overwrite_vector(store, track_id, value):
+    """Write a vector behind the store's back, as damage or a foreign program would."""
+    if isinstance(store, SQLiteStore):
+        con = sqlite3.connect(store.path)
+        con.execute("UPDATE features SET vector = ? WHERE track_id = ?", (value, track_id))
+        con.commit()
+        con.close()
+    else:
+        store._db.features.update_one({"_id": track_id}, {"$set": {"vector": value}})
+
+
+def test_damaged_vectors_are_left_out_and_listed(store):
+    store.upsert_tracks([info(f"/m/{name}.mp3") for name in "abcde"])
+    ids = [t.id for t in store.tracks()]
+    store.put_features([(i, np.ones(3)) for i in ids])
+    damaged = {
+        ids[1]: b"xyz",  # not whole float32 values
+        ids[2]: np.array([1, np.nan, 2], np.float32).tobytes(),
+        ids[3]: np.ones(4, np.float32).tobytes(),  # another length than the others
+        ids[4]: "text",
+    }
+    for track_id, value in damaged.items():
+        overwrite_vector(store, track_id, value)
+    found, X = store.features()
+    assert found.tolist() == [ids[0]] and X.shape == (1, 3)
+    assert store.damaged_features() == sorted(damaged)
+    # with the length known, the rows are checked against it, not against each other
+    if isinstance(store, SQLiteStore):
+        sized = SQLiteStore(store.path, feature_version=V, feature_size=4)
+    else:
+        from engine.store.mongo import MongoStore
+
+        sized = MongoStore(store._uri, feature_version=V, feature_size=4)
+    assert sized.features()[0].tolist() == [ids[3]]
+    assert sized.damaged_features() == sorted({*ids} - {ids[3]})
+    sized.close()
+
+
 def test_analysis_errors_are_kept_until_the_file_changes(store):
     store.upsert_tracks([info("/m/a.mp3")])
     (a,) = store.tracks()
