@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from engine.analysis.damage import damage_note
+from engine.analysis.damage import assess
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES, analyze_track
 from engine.analysis.pool import (
     DAMAGED_FEATURES_REASON,
@@ -236,9 +236,11 @@ class Library:
                 if outcome.vector is not None:
                     vectors.append((outcome.track_id, outcome.vector))
                     report.analysed += 1
-                    if outcome.seconds is not None:  # decoded whole: what really plays
-                        note = damage_note(outcome.seconds, claimed.get(outcome.track_id))
-                        decoded.append((outcome.track_id, outcome.seconds, note))
+                    seconds, note = assess(
+                        outcome.path, outcome.seconds, claimed.get(outcome.track_id)
+                    )
+                    if seconds is not None:  # how long it plays, when that is known
+                        decoded.append((outcome.track_id, seconds, note))
                         report.damaged += bool(note)
                 else:
                     errors.append((outcome.track_id, outcome.error))

@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from engine.ingest.formats import is_audio_name
-from engine.ingest.tags import TagError, read_info
+from engine.ingest.tags import TagError, read_track
 from engine.progress import CancelToken, Progress
 from engine.store import Store
 from engine.tracks import Failure, TrackInfo
@@ -131,11 +131,13 @@ def scan(
     for done, path in enumerate(todo, 1):
         size, mtime, root = found[path]
         try:
-            info = read_info(path, root=root)
+            info, problem = read_track(path, root=root)
         except TagError as exc:
             failures.append(Failure(path, "scan", str(exc), size, mtime))
             report.failed += 1
         else:
+            if problem:  # indexed all the same, by its names
+                report.problems.append(f"{path}: {problem} (listed by its file name)")
             infos.append(info)
             if path in known:
                 report.updated += 1

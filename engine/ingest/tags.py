@@ -1,4 +1,9 @@
-"""Read tags with mutagen, falling back to file and folder names."""
+"""Read tags with mutagen, falling back to file and folder names.
+
+Tags beyond the caps of :mod:`engine.ingest.tagsize` are left unread (mutagen would
+take tens of seconds or more over them): such a file is indexed by its names, and the
+reason is reported.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import mutagen
 from mutagen.id3 import ID3
 
+from engine.ingest.tagsize import PICTURES_TRIED, id3_pictures, tag_problem, untagged_length
 from engine.tracks import TrackInfo
 
 
@@ -27,6 +33,8 @@ _ID3_FRAMES = {
     "tracknumber": "TRCK",
     "date": "TDRC",
 }
+#: The picture type of a front cover (ID3 APIC, FLAC and Ogg pictures).
+_FRONT_COVER = 3
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})(?:\s*[-._)]\s*|\s+)(.+)$")
 
 
@@ -42,6 +50,19 @@ def read_info(path: str, *, root: str | None = None) -> TrackInfo:
     TagError
         When the file is empty, unreadable or not a recognised audio format.
     """
+    return read_track(path, root=root)[0]
+
+
+def read_track(path: str, *, root: str | None = None) -> tuple[TrackInfo, str]:
+    """:func:`read_info`, and why the file's tags were left unread (``""`` when they
+    were read): tags too large or of too many fields (:mod:`engine.ingest.tagsize`).
+    Such a file still gets its names, size, mtime and, where cheap, its duration.
+
+    Raises
+    ------
+    TagError
+        As :func:`read_info`.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
@@ -52,6 +73,12 @@ def read_info(path: str, *, root: str | None = None) -> TrackInfo:
         raise TagError("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise TagError("permission denied")
+    problem = tag_problem(path)
+    if problem:
+        info = TrackInfo(path=path, size=st.st_size, mtime=st.st_mtime)
+        info.duration = untagged_length(path)
+        _fill_from_names(info, root)
+        return info, problem
     try:
         audio = mutagen.File(path, easy=True)
     except PermissionError as exc:
@@ -76,7 +103,7 @@ def read_info(path: str, *, root: str | None = None) -> TrackInfo:
     length = getattr(getattr(audio, "info", None), "length", None)
     info.duration = round(float(length), 3) if length else None
     _fill_from_names(info, root)
-    return info
+    return info, ""
 
 
 def _first_line(exc: Exception) -> str:
@@ -141,7 +168,22 @@ def _fill_from_names(info: TrackInfo, root: str | None) -> None:
 
 
 def read_cover(path: str) -> bytes | None:
-    """The embedded front cover (or first picture) of ``path``, as image bytes."""
+    """The embedded front cover (else the first picture) of ``path``, as image bytes.
+
+    Only the first :data:`~engine.ingest.tagsize.PICTURES_TRIED` pictures are looked
+    at, and an ID3 tag's other frames are not read at all: a file may hold a thousand.
+    """
+    found = id3_pictures(path)
+    if not found and not tag_problem(path):  # tags too large to read: no cover either
+        found = _pictures(path)
+    fronts = [data for kind, data in found if kind == _FRONT_COVER]
+    if fronts:
+        return fronts[0]
+    return found[0][1] if found else None
+
+
+def _pictures(path: str) -> list[tuple[int, bytes]]:
+    """``(picture type, image bytes)`` of the first pictures in the (not ID3) tags."""
     import base64
 
     from mutagen.flac import Picture
@@ -149,20 +191,20 @@ def read_cover(path: str) -> bytes | None:
     try:
         audio = mutagen.File(path)
     except Exception:  # a cover is optional: any problem means "no cover"
-        return None
+        return []
     if audio is None:
-        return None
-    pictures: list[bytes] = [p.data for p in getattr(audio, "pictures", [])]  # FLAC
+        return []
+    found = [(p.type, p.data) for p in getattr(audio, "pictures", [])[:PICTURES_TRIED]]  # FLAC
     tags = audio.tags
-    if tags is not None:
-        if isinstance(tags, ID3):
-            pictures += [f.data for f in tags.getall("APIC")]
-        elif "covr" in tags:  # MP4
-            pictures += [bytes(c) for c in tags["covr"]]
-        elif "metadata_block_picture" in tags:  # Ogg Vorbis / Opus
-            for value in tags["metadata_block_picture"]:
-                try:
-                    pictures.append(Picture(base64.b64decode(value)).data)
-                except Exception:
-                    continue
-    return pictures[0] if pictures else None
+    if tags is None or isinstance(tags, ID3):  # ID3 pictures are read by id3_pictures
+        return found
+    if "covr" in tags:  # MP4: no picture types; the first is the cover
+        found += [(_FRONT_COVER, bytes(c)) for c in tags["covr"][:PICTURES_TRIED]]
+    elif "metadata_block_picture" in tags:  # Ogg Vorbis / Opus: base64 FLAC pictures
+        for value in tags["metadata_block_picture"][:PICTURES_TRIED]:
+            try:
+                picture = Picture(base64.b64decode(value))
+            except Exception:
+                continue
+            found.append((picture.type, picture.data))
+    return found[:PICTURES_TRIED]
