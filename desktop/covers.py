@@ -12,11 +12,11 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QImageReader, QPixmap
 
 from desktop.tasks import TaskRunner
 from engine.collection import Album
@@ -31,33 +31,64 @@ MEMORY_ALBUMS = 2000
 WAITING_ALBUMS = 300
 
 
-def make_thumbnail(library: Library, album: Album) -> QImage | None:
-    """The album's thumbnail from the disk cache, or made and cached; None: no cover."""
-    name = library.album_cover_name(album.key, album.paths)
-    png, none = name.with_suffix(".png"), name.with_suffix(".none")
-    if png.exists():
-        image = QImage(str(png))
-        if not image.isNull():
-            return image
-    if none.exists():
+def decode_cover(data: bytes, size: int) -> QImage:
+    """``data`` decoded to fit ``size`` by ``size`` pixels, keeping its shape (null if it
+    is no image). Off the GUI thread: QImage is safe there.
+
+    The reader is told the size first, so a JPEG decodes at a fraction of its full size
+    (its DCT scales) and no full-size image is kept, whatever the picture's resolution.
+    """
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    full = reader.size()  # from the header, without decoding
+    if full.isValid() and not full.isEmpty():
+        reader.setScaledSize(full.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+        return reader.read()
+    image = reader.read()  # a format that cannot tell its size before decoding
+    if image.isNull():
+        return image
+    return image.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
+def cover_image(library: Library, paths: Sequence[str], size: int) -> QImage | None:
+    """The cover of the album made of ``paths``, decoded to fit ``size`` pixels; None: no
+    cover, or none readable (any OSError on one album's files means no cover)."""
+    try:
+        data = library.album_cover(paths)
+    except OSError:
         return None
-    data = library.album_cover(album.paths)
-    image = QImage.fromData(data) if data else QImage()
+    image = decode_cover(data, size) if data else QImage()
+    return None if image.isNull() else image
+
+
+def make_thumbnail(library: Library, album: Album) -> QImage | None:
+    """The album's thumbnail from the disk cache, or made and cached; None: no cover (or
+    an error looking for it: one album's unreadable cover never stops the others)."""
+    try:
+        name = library.album_cover_name(album.key, album.paths)
+        png, none = name.with_suffix(".png"), name.with_suffix(".none")
+        if png.exists():
+            image = QImage(str(png))
+            if not image.isNull():
+                return image
+        if none.exists():
+            return None
+    except OSError:
+        return None
+    image = cover_image(library, album.paths, THUMBNAIL)
     try:
         name.parent.mkdir(parents=True, exist_ok=True)
-        if image.isNull():
+        if image is None:
             none.touch()
             return None
-        image = image.scaled(
-            THUMBNAIL,
-            THUMBNAIL,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
         _save_atomically(image, png)
     except OSError:
         pass  # a read-only or full disk: the thumbnail is simply made again next time
-    return None if image.isNull() else image
+    return image
 
 
 def _save_atomically(image: QImage, path: Path) -> None:

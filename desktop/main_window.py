@@ -12,6 +12,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QImage,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop.browser import BrowserPanel, Scope
 from desktop.clusters_panel import ClustersPanel
-from desktop.covers import CoverCache
+from desktop.covers import CoverCache, cover_image
 from desktop.failures_dialog import FailuresDialog
 from desktop.library_jobs import JobStatus, LibraryJobs, Snapshot
 from desktop.library_view import LibraryView
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
         self.session = Session(library.home)
         self.session.restore(self, self._find_last_track)
+        if self.session.problem:
+            self.show_message(self.session.problem)
         # An empty library shows one welcome, not empty panes; the last session says
         # whether to start so (the first snapshot corrects it either way).
         self._welcome_hid: list[QDockWidget] | None = None
@@ -496,12 +499,16 @@ class MainWindow(QMainWindow):
         self.now_playing.show_track(track)
         self.view.model.set_playing(track.id)
 
-        def cover_read(cover: bytes | None) -> None:  # the tags are read off the GUI thread
-            if cover and self.playback.current is not None and self.playback.current.id == track.id:
-                self.now_playing.show_track(track, cover)
+        def cover_read(cover: QImage | None) -> None:
+            current = self.playback.current
+            if cover is not None and current is not None and current.id == track.id:
+                self.now_playing.show_cover(cover)
 
+        # Off the GUI thread: the file or tags are read and the picture decoded, straight
+        # to the bar's size (a full-size decode here froze the window for big covers).
+        pixels = self.now_playing.cover_pixels()
         self.runner.start(
-            lambda token: self.library.album_cover([track.path]),
+            lambda token: cover_image(self.library, [track.path], pixels),
             name="cover",
             succeeded=cover_read,
         )

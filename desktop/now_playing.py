@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -117,7 +117,9 @@ class NowPlayingBar(QWidget):
             }[mode]
         )
 
-    def show_track(self, track: Track | None, cover: bytes | None = None) -> None:
+    def show_track(self, track: Track | None) -> None:
+        """Show ``track`` (None: nothing playing), with a plain disc until its cover
+        arrives through :meth:`show_cover`."""
         if track is None:
             self.title.setText("Nothing playing")
             self.details.setText("")
@@ -126,21 +128,24 @@ class NowPlayingBar(QWidget):
             return
         self.title.setText(track.title)
         self.details.setText(" — ".join(x for x in (track.shown_artist, track.album) if x))
-        pixmap = QPixmap()
-        if cover and pixmap.loadFromData(cover):
-            self.cover.setPixmap(
-                pixmap.scaled(
-                    COVER_SIZE,
-                    COVER_SIZE,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
-        else:
+        self.show_cover(None)
+        self.slider.setEnabled(True)
+
+    def cover_pixels(self) -> int:
+        """How many device pixels a cover needs to fill the bar's square (high-DPI too)."""
+        return round(COVER_SIZE * self.devicePixelRatioF())
+
+    def show_cover(self, image: QImage | None) -> None:
+        """Show a cover already decoded to :meth:`cover_pixels` (off the GUI thread:
+        decoding a full-size picture here froze the window); None: a plain disc."""
+        if image is None or image.isNull():
             self.cover.setPixmap(
                 self.style().standardIcon(QStyle.StandardPixmap.SP_DriveCDIcon).pixmap(40, 40)
             )
-        self.slider.setEnabled(True)
+            return
+        pixmap = QPixmap.fromImage(image)  # small already: no decoding, no scaling
+        pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+        self.cover.setPixmap(pixmap)
 
     def set_playing(self, playing: bool) -> None:
         icon = (

@@ -704,7 +704,7 @@ def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
     tracks = library.tracks()
     problem = library.auto_tags_problem()
     if problem:  # the list is still right; only the auto-tags are missing
-        print(f"encore: warning: no auto-tags: {problem}", file=sys.stderr)
+        say(f"encore: warning: no auto-tags: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([t.to_json() for t in tracks], indent=2, ensure_ascii=False))
         return 0

@@ -7,18 +7,21 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.ingest.tags import read_cover
+from engine.ingest.tags import open_regular_file, read_cover
 
 #: Image files players put beside an album's songs, best first (matched ignoring case).
 COVER_NAMES: tuple[str, ...] = ("cover", "folder", "front", "album", "albumart")
 COVER_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
-#: A cover file larger than this is not a cover (and is not read into memory).
-MAX_COVER_BYTES = 32 * 1024 * 1024
+#: A picture larger than this is not a cover, and no more than this is read to find one
+#: (a cover file, or a song's tags: all of them together). Covers are rarely over 5 MB.
+MAX_COVER_BYTES = 16 * 1024 * 1024
 #: Songs whose tags are searched for a picture when no cover file is found.
 TAGGED_SONGS_TRIED = 3
 
 
 def _cover_file(folder: Path) -> Path | None:
+    """The best-named regular file among the folder's cover names; one that cannot be
+    looked at (a link loop, no permission) is passed over."""
     try:
         names = {entry.name.casefold(): entry for entry in os.scandir(folder)}
     except OSError:
@@ -26,9 +29,25 @@ def _cover_file(folder: Path) -> Path | None:
     for stem in COVER_NAMES:
         for ext in COVER_EXTENSIONS:
             entry = names.get(stem + ext)
-            if entry is not None and entry.is_file():
-                return Path(entry.path)
+            try:
+                if entry is not None and entry.is_file():
+                    return Path(entry.path)
+            except OSError:  # is_file() raises all but "not found" (ELOOP, EACCES…)
+                continue
     return None
+
+
+def _read_cover_file(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file of at most ``MAX_COVER_BYTES`` (read no
+    further even if it grew since it was looked at); None otherwise or on any error."""
+    try:
+        with open_regular_file(path) as file:
+            if os.fstat(file.fileno()).st_size > MAX_COVER_BYTES:
+                return None
+            data = file.read(MAX_COVER_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_COVER_BYTES else None
 
 
 def cover_source(paths: Sequence[str]) -> tuple[str, float] | None:
@@ -54,15 +73,11 @@ def find_cover(paths: Sequence[str]) -> bytes | None:
     (and the like) beside the songs, else the first picture found in their tags."""
     for folder in dict.fromkeys(Path(p).parent for p in paths):
         found = _cover_file(folder)
-        if found is None:
-            continue
-        try:
-            if found.stat().st_size <= MAX_COVER_BYTES:
-                return found.read_bytes()
-        except OSError:
-            continue
+        data = _read_cover_file(found) if found is not None else None
+        if data:
+            return data
     for path in paths[:TAGGED_SONGS_TRIED]:
-        picture = read_cover(path)
+        picture = read_cover(path, max_bytes=MAX_COVER_BYTES)
         if picture:
             return picture
     return None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen.id3 import ID3
@@ -167,29 +168,67 @@ def _fill_from_names(info: TrackInfo, root: str | None) -> None:
         info.artist = info.albumartist or (folders[-2] if len(folders) >= 2 else "")
 
 
-def read_cover(path: str) -> bytes | None:
-    """The embedded front cover (else the first picture) of ``path``, as image bytes.
+class _OverBudget(Exception):
+    """Reading a file's tags would go past its budget (not an OSError: mutagen must not
+    take it for a short file and try another way)."""
+
+
+class _Budgeted:
+    """A read-only file that refuses to read more than ``budget`` bytes in all.
+
+    mutagen reads a tag whole (and a picture with it), then copies and decodes it: a
+    100 MB picture cost 500 MB. A read that would pass the budget raises before any byte
+    of it is read, so a picture too big costs nothing.
+    """
+
+    def __init__(self, file: BinaryIO, budget: int) -> None:
+        self._file = file
+        self._left = budget
+        self.name = file.name  # mutagen guesses the format from the extension too
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, os.fstat(self._file.fileno()).st_size - self._file.tell())
+        if size > self._left:
+            raise _OverBudget(f"tags larger than {self._left} bytes")
+        data = self._file.read(size)
+        self._left -= len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+
+def read_cover(path: str, *, max_bytes: int) -> bytes | None:
+    """The embedded front cover (else the first picture) of ``path``, as image bytes;
+    None when there is none no larger than ``max_bytes``.
 
     Only the first :data:`~engine.ingest.tagsize.PICTURES_TRIED` pictures are looked
     at, and an ID3 tag's other frames are not read at all: a file may hold a thousand.
+    Other tags are read through a budget of ``max_bytes``: a tag that large is skipped.
     """
     found = id3_pictures(path)
     if not found and not tag_problem(path):  # tags too large to read: no cover either
-        found = _pictures(path)
+        found = _pictures(path, max_bytes)
+    found = [(kind, data) for kind, data in found if len(data) <= max_bytes]
     fronts = [data for kind, data in found if kind == _FRONT_COVER]
     if fronts:
         return fronts[0]
     return found[0][1] if found else None
 
 
-def _pictures(path: str) -> list[tuple[int, bytes]]:
+def _pictures(path: str, max_bytes: int) -> list[tuple[int, bytes]]:
     """``(picture type, image bytes)`` of the first pictures in the (not ID3) tags."""
     import base64
 
     from mutagen.flac import Picture
 
     try:
-        audio = mutagen.File(path)
+        with open_regular_file(path) as file:
+            audio = mutagen.File(_Budgeted(file, max_bytes))
     except Exception:  # a cover is optional: any problem means "no cover"
         return []
     if audio is None:
@@ -208,3 +247,19 @@ def _pictures(path: str) -> list[tuple[int, bytes]]:
                 continue
             found.append((picture.type, picture.data))
     return found[:PICTURES_TRIED]
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file; OSError if it is not (a FIFO
+    or a device named like a song or a cover would block or never end). A FIFO is
+    opened without waiting for a writer, then refused."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {os.fspath(path)!r}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -1,15 +1,18 @@
 """The browser pane: artists → albums with covers, filtering the table, playing albums."""
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QColor, QIcon, QImage
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 
 import desktop.covers as covers_module
 from desktop.browser import SummaryRole
 from desktop.covers import THUMBNAIL, CoverCache
+from desktop.now_playing import COVER_SIZE
 from desktop.tasks import TaskRunner
 from engine.collection import Album
 from engine.library import Library, run
@@ -135,6 +138,70 @@ def test_albums_show_their_cover_made_off_the_gui_thread_and_kept(qtbot, home, m
     assert not again.icon(album).isNull()
     runner.shutdown()
     library.close()
+
+
+def test_one_albums_unreadable_cover_is_no_cover_and_the_others_still_come(
+    qtbot: Any, home: Path
+) -> None:
+    """A cover.jpg that is a link to itself (ELOOP on every look) stops nothing."""
+    y_folder = next(home.parent.glob("music/Artist B/Album Y"))
+    loop = y_folder / "cover.jpg"
+    loop.symlink_to(loop)
+    window = open_window(qtbot, home)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3)
+    x, y = row(window, "Artist A", "Album X"), row(window, "Artist B", "Album Y")
+    covers, model = window.covers, window.browser.model
+    y.data(Qt.ItemDataRole.DecorationRole), x.data(Qt.ItemDataRole.DecorationRole)  # ask
+    for index in (x, y):
+        qtbot.waitUntil(lambda i=index: covers.known(model.item(i).key), timeout=10_000)
+    assert y.data(Qt.ItemDataRole.DecorationRole) is None  # no cover: a plain square
+    icon = x.data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(icon, QIcon) and not icon.isNull()
+    close_window(qtbot, window)
+
+
+def test_the_playing_songs_cover_is_decoded_off_the_gui_thread_and_small(
+    qtbot: Any, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big cover is decoded (scaled to the bar) by a worker, never by the GUI thread."""
+    x_folder = next(home.parent.glob("music/Artist A/Album X"))
+    (x_folder / "cover.png").unlink()
+    big = QImage(3000, 1500, QImage.Format.Format_RGB32)
+    big.fill(QColor("red"))
+    assert big.save(str(x_folder / "cover.jpg"), "JPEG")
+    decoded: list[tuple[threading.Thread, QSize]] = []  # who decoded a picture, how big
+
+    def record(cls: type, name: str, size_of: Callable[[object, object], QSize]) -> None:
+        original = getattr(cls, name)
+
+        def recorded(*args: object) -> object:
+            result = original(*args)
+            decoded.append((threading.current_thread(), size_of(args[0], result)))
+            return result
+
+        monkeypatch.setattr(cls, name, recorded)
+
+    # every way Qt decodes bytes into pixels; the size it decoded to
+    record(QImageReader, "read", lambda reader, image: image.size())
+    record(QPixmap, "loadFromData", lambda pixmap, ok: pixmap.size())
+    record(QImage, "loadFromData", lambda image, ok: image.size())
+    record(QImage, "fromData", lambda data, image: image.size())
+    window = open_window(qtbot, home)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3)
+    album = window.browser.model.item(row(window, "Artist A", "Album X"))
+    window.play(window.view.model.tracks_with_ids(album.track_ids)[0])
+
+    def reddish() -> bool:  # a JPEG's red is nearly red
+        color = window.now_playing.cover.pixmap().toImage().pixelColor(5, 5)
+        return color.red() > 200 and color.green() < 50 and color.blue() < 50
+
+    qtbot.waitUntil(reddish, timeout=10_000)
+    shown = window.now_playing.cover.pixmap()
+    assert shown.width() <= COVER_SIZE * shown.devicePixelRatio()
+    assert decoded, "the cover was decoded by none of the recorded means"
+    assert all(thread is not threading.main_thread() for thread, _ in decoded), decoded
+    assert all(size.width() <= 2 * COVER_SIZE for _, size in decoded), decoded  # scaled
+    close_window(qtbot, window)
 
 
 def test_double_click_plays_an_album_in_order_and_the_menu_queues_it(qtbot, home):

@@ -106,10 +106,10 @@ def test_many_windows_close_at_random_moments_in_one_process(qtbot, tmp_path, un
 
 def _close_dies_cleanly(proc: subprocess.Popen, how: str) -> None:
     try:
-        out, err = proc.communicate(timeout=CLOSE_SECONDS + 30)
+        _, err = proc.communicate(timeout=CLOSE_SECONDS + 30)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, err = proc.communicate()
+        _, err = proc.communicate()
         pytest.fail(f"{how}: the window did not close\n{err[-3000:]}")
     assert proc.returncode == 0, f"{how}: exit {proc.returncode}\n{err[-3000:]}"
     assert "Destroyed while thread" not in err, err[-3000:]

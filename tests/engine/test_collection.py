@@ -3,11 +3,18 @@
 import base64
 import os
 import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from mutagen.flac import Picture
+from mutagen.id3 import APIC
 from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
 
 from engine.collection import UNKNOWN_ALBUM, build_collection
+from engine.ingest import covers
 from engine.ingest.covers import MAX_COVER_BYTES, cover_cache_name, cover_source, find_cover
 from engine.tracks import UNKNOWN_ARTIST, Track
 from tests.helpers import write_songs
@@ -91,6 +98,56 @@ def test_an_oversized_or_vanished_cover_is_no_cover(tmp_path) -> None:
     assert find_cover(songs) is None
     gone = [str(tmp_path / "nowhere" / "song.ogg")]
     assert find_cover(gone) is None and cover_source(gone) is None
+
+
+def _id3_picture(path: os.PathLike[str], data: bytes) -> None:
+    audio = WAVE(path)
+    audio.add_tags()
+    audio.tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="", data=data))
+    audio.save()
+
+
+#: Formats whose tags carry a picture: how it is written, the extension, the cap tried
+#: (mutagen takes ~10 s to write a 16 MB Ogg tag: there, the cap is made 1 MB).
+PICTURE_TAGS: dict[str, tuple[Callable[[os.PathLike[str], bytes], None], str, int]] = {
+    "ogg (Vorbis comment)": (_picture_tag, "ogg", 1024 * 1024),
+    "wav (ID3)": (_id3_picture, "wav", covers.MAX_COVER_BYTES),
+}
+
+
+@pytest.mark.parametrize("kind", list(PICTURE_TAGS))
+def test_a_picture_in_the_tags_over_the_cap_is_no_cover_and_never_read_whole(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huge embedded picture (a 100 MB one peaked at ~500 MB) is skipped, costing no
+    more memory than the cap; one well under the cap is still the cover."""
+    tag, ext, cap = PICTURE_TAGS[kind]
+    monkeypatch.setattr(covers, "MAX_COVER_BYTES", cap)
+    small, big = write_songs(tmp_path / "album", 2, seconds=1.0, ext=ext)
+    tag(small, b"small picture")
+    assert find_cover([str(small)]) == b"small picture"
+    tag(big, b"\xff" * (cap + 1))
+    tracemalloc.start()
+    try:
+        found = find_cover([str(big)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(found or b"") == 0  # (a length: the repr of a picture takes minutes)
+    print(f"\n{kind}: peak {peak / 1e6:.1f} MB for a picture over a {cap / 1e6:.0f} MB cap")
+    assert peak < 2 * cap  # never the picture, its copies and its encoding
+
+
+def test_a_cover_file_that_is_a_link_loop_is_no_cover(tmp_path: Path) -> None:
+    """An unreadable cover file (here a link to itself: ELOOP) is passed over, not raised."""
+    songs = [str(p) for p in write_songs(tmp_path / "album", 1, seconds=1.0)]
+    loop = tmp_path / "album" / "cover.jpg"
+    loop.symlink_to(loop)
+    assert find_cover(songs) is None
+    assert cover_source(songs) == (songs[0], os.stat(songs[0]).st_mtime)
+    (tmp_path / "album" / "folder.jpg").write_bytes(b"folder picture")  # the next name
+    assert find_cover(songs) == b"folder picture"
+    assert cover_source(songs)[0] == str(tmp_path / "album" / "folder.jpg")
 
 
 def test_the_thumbnail_name_changes_when_the_cover_does(tmp_path) -> None:
