@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.ingest.tags import open_regular_file, read_cover
+from engine.ingest.tagsize import MAX_COVER_BYTES
 
 #: Image files players put beside an album's songs, best first (matched ignoring case).
 COVER_NAMES: tuple[str, ...] = ("cover", "folder", "front", "album", "albumart")
 COVER_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 #: A picture larger than this is not a cover, and no more than this is read to find one
 #: (a cover file, or a song's tags: all of them together). Covers are rarely over 5 MB.
-MAX_COVER_BYTES = 16 * 1024 * 1024
 #: Songs whose tags are searched for a picture when no cover file is found.
 TAGGED_SONGS_TRIED = 3
 

@@ -16,7 +16,13 @@ from typing import Any, BinaryIO
 import mutagen
 from mutagen.id3 import ID3
 
-from engine.ingest.tagsize import PICTURES_TRIED, id3_pictures, tag_problem, untagged_length
+from engine.ingest.tagsize import (
+    MAX_COVER_BYTES,
+    PICTURES_TRIED,
+    id3_pictures,
+    tag_problem,
+    untagged_length,
+)
 from engine.tracks import TrackInfo
 
 
@@ -202,7 +208,7 @@ class _Budgeted:
         return self._file.tell()
 
 
-def read_cover(path: str, *, max_bytes: int) -> bytes | None:
+def read_cover(path: str, *, max_bytes: int = MAX_COVER_BYTES) -> bytes | None:
     """The embedded front cover (else the first picture) of ``path``, as image bytes;
     None when there is none no larger than ``max_bytes``.
 
@@ -210,7 +216,7 @@ def read_cover(path: str, *, max_bytes: int) -> bytes | None:
     at, and an ID3 tag's other frames are not read at all: a file may hold a thousand.
     Other tags are read through a budget of ``max_bytes``: a tag that large is skipped.
     """
-    found = id3_pictures(path)
+    found = id3_pictures(path, max_bytes=max_bytes)
     if not found and not tag_problem(path):  # tags too large to read: no cover either
         found = _pictures(path, max_bytes)
     found = [(kind, data) for kind, data in found if len(data) <= max_bytes]

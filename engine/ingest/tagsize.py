@@ -21,9 +21,10 @@ import struct
 from collections.abc import Callable
 from typing import BinaryIO
 
-#: Tags larger than this are not read (nor is a cover inside them): the largest cover
-#: file Encore takes from beside the songs is as large (``covers.MAX_COVER_BYTES``).
+#: Tags larger than this are not read (nor is a cover inside them).
 MAX_TAG_BYTES = 32 << 20
+#: A cover picture (in the tags or a file beside the songs) over this is no cover.
+MAX_COVER_BYTES = 16 << 20
 #: Tags with more fields than this are not read (ID3 frames, Vorbis comments, MP4
 #: items, FLAC blocks). Real files have tens; mutagen takes ~1 s for 1,000 pictures.
 MAX_TAG_FIELDS = 1000
@@ -58,10 +59,13 @@ def tag_problem(path: str) -> str:
         return ""
 
 
-def id3_pictures(path: str, count: int = PICTURES_TRIED) -> list[tuple[int, bytes]]:
+def id3_pictures(
+    path: str, count: int = PICTURES_TRIED, *, max_bytes: int = MAX_TAG_BYTES
+) -> list[tuple[int, bytes]]:
     """``(picture type, image bytes)`` of the first ``count`` pictures of the ID3 tag of
     ``path`` (MP3, WAV, AIFF), read without reading the others; ``[]`` when it has none,
-    or no ID3 tag within :data:`MAX_TAG_BYTES`."""
+    or no ID3 tag within :data:`MAX_TAG_BYTES`. A picture frame over ``max_bytes`` is
+    skipped unread."""
     from mutagen.id3 import ID3
 
     try:
@@ -73,7 +77,8 @@ def id3_pictures(path: str, count: int = PICTURES_TRIED) -> list[tuple[int, byte
             version = header[0]
             read_at, frames = _id3_tag(f, offset, header)
             names = (b"PIC",) if version == 2 else (b"APIC",)
-            wanted = [(s, e) for name, s, e in frames if name in names][:count]
+            wanted = [(s, e) for name, s, e in frames if name in names and e - s <= max_bytes]
+            wanted = wanted[:count]
             if not wanted:
                 return []
             # A tag of those frames alone, for mutagen to decode (text encodings, v2.2
