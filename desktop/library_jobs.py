@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
@@ -19,6 +18,7 @@ from desktop.tasks import TaskRunner
 from desktop.worker import Task
 from engine.collection import Collection, build_collection
 from engine.library import Library
+from engine.pipeline import MODEL_READY, PASS_DONE, SECOND_PASS, Milestone, PipelineReport, pipeline
 from engine.progress import CancelToken, Progress
 from engine.tracks import Track
 
@@ -51,18 +51,16 @@ def library_job(
     folders: Sequence[str] | None,
     scan: bool,
     analyze: bool,
-    train: bool,
+    train: bool | None,
     retry_failed: bool = False,
     shown: tuple[tuple[str, int], ...] = (),
-) -> Generator[Progress | Snapshot, None, str]:
-    """Scan, analyse and train as asked; yields progress and table snapshots.
+) -> Generator[Progress | Snapshot | Milestone, None, str]:
+    """The engine's pipeline, with table snapshots; yields progress, snapshots and the
+    pipeline's milestones (the window refreshes up next and the map on them).
 
-    ``retry_failed`` analyses every file that failed before again, not only those
-    whose analysis crashed or timed out. ``shown`` is the counts of the snapshot the
-    table shows: when the library's differ at the end, a snapshot is sent even if this
-    job changed nothing (another process did).
+    ``shown`` is the counts of the snapshot the table shows: when the library's differ at
+    the end, a snapshot is sent even if this job changed nothing (another process did).
     """
-    summary: list[str] = []
     last = time.monotonic()
 
     def snapshot() -> Snapshot:
@@ -75,56 +73,36 @@ def library_job(
             tracks, dict(counts)["failed"], keys, counts, build_collection(tracks), heard
         )
 
-    def relay(steps: Generator[Progress, None, Any]) -> Generator[Progress | Snapshot, None, Any]:
-        nonlocal last
-        while True:
-            try:
-                p = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            yield p
-            if time.monotonic() - last > SNAPSHOT_EVERY:
+    steps = pipeline(
+        library,
+        token,
+        folders=folders,
+        scan=scan,
+        analyze=analyze,
+        train=train,
+        retry_failed=retry_failed,
+    )
+    while True:
+        try:
+            item = next(steps)
+        except StopIteration as stop:
+            report: PipelineReport = stop.value
+            break
+        if isinstance(item, Milestone):
+            # The table is refreshed only when it would show something new: a rescan of
+            # an unchanged library (every start-up) must not reset the view being scrolled.
+            if store_counts(library) != shown or item.kind == PASS_DONE:
                 last = time.monotonic()
                 yield snapshot()
-
-    changed = False
-    # The table is refreshed only when it would show something new: a rescan of an
-    # unchanged library (every start-up) must not reset the view the user is scrolling.
-    stale_table = not (scan or analyze)  # a plain load always shows the library
-    if scan:
-        report = yield from relay(library.scan(folders, token))
-        summary.append(f"Scan: {report.summary()}")
-        for folder in report.missing_folders:
-            summary.append(f"folder not found: {folder}")
-        changed = bool(report.added or report.updated or report.removed)
-        if changed or report.failed:
+            yield item
+            continue
+        yield item
+        if time.monotonic() - last > SNAPSHOT_EVERY:
+            last = time.monotonic()
             yield snapshot()
-    if analyze and not token.cancelled:
-        areport = yield from relay(library.analyze(token, retry_failed=retry_failed))
-        summary.append(f"Analysis: {areport.summary()}")
-        changed = changed or areport.analysed > 0
-        if areport.analysed or areport.failed:
-            yield snapshot()  # now, not after training: the counts are right meanwhile
-    # No usable model (none yet, or made for older features): suggestions need one, so
-    # even a plain rescan trains.
-    stale = not library.model_is_current()
-    if (train or (analyze and stale)) and not token.cancelled:
-        analysed = library.counts()["analysed"]
-        if analysed >= 2 and (changed or stale or not scan):
-            card = yield from library.train(None, token)
-            if card:
-                summary.append(f"Model: {card.library_size} tracks, k={card.k}")
-        elif analysed < 2:
-            summary.append("Model: needs at least 2 analysed tracks")
-    if stale_table or store_counts(library) != shown:
+    if not (scan or analyze) or store_counts(library) != shown:  # a plain load always shows
         yield snapshot()
-    if analyze and not token.cancelled:
-        # the second, slower pass comes last: up next works from the first one meanwhile
-        heard = yield from relay(library.listen(token))
-        if heard.embedded or heard.failed:
-            summary.append(f"Second pass (neural): {heard.summary()}")
-            yield snapshot()  # the auto-tags and their count
-    return "; ".join(summary)
+    return report.summary()
 
 
 class JobStatus(QWidget):
@@ -172,15 +150,29 @@ class LibraryJobs(QObject):
         self.runner = runner
         self.status = status
         self.task: Task | None = None
-        self._queue: list[tuple[list[str] | None, bool, bool, bool, bool]] = []
+        self._queue: list[tuple[list[str] | None, bool, bool, bool | None, bool]] = []
         self._shown: tuple[tuple[str, int], ...] = ()  # the counts the table shows
         self._heard = 0  # tracks through the second pass, as the last snapshot said
         self.snapshot.connect(self._remember)
         status.cancel.clicked.connect(self.cancel)
+        self._model_announced = False  # this job's new model or embeddings were announced
 
     def _remember(self, snap: Snapshot) -> None:
         self._shown = snap.counts
         self._heard = snap.heard
+
+    def _partial(self, item: object) -> None:
+        """A snapshot for the table, or a milestone: up next and the map refresh as soon
+        as the first model exists and again when the second pass has added to the space,
+        not when the whole job ends."""
+        if isinstance(item, Snapshot):
+            self.snapshot.emit(item)
+        elif isinstance(item, Milestone) and (
+            item.kind == MODEL_READY
+            or (item.kind == PASS_DONE and item.detail == SECOND_PASS and item.report.embedded)
+        ):
+            self._model_announced = True
+            self.model_changed.emit()
 
     @property
     def busy(self) -> bool:
@@ -198,7 +190,8 @@ class LibraryJobs(QObject):
         return self._run(list(paths), scan=True, analyze=True, train=True)
 
     def rescan(self) -> bool:
-        return self._run(None, scan=True, analyze=True, train=False)
+        """Scan and analyse what changed; train only when there is no usable model."""
+        return self._run(None, scan=True, analyze=True, train=None)
 
     def retrain(self) -> bool:
         return self._run(None, scan=False, analyze=True, train=True)
@@ -220,7 +213,7 @@ class LibraryJobs(QObject):
         *,
         scan: bool,
         analyze: bool,
-        train: bool,
+        train: bool | None,
         retry: bool = False,
     ) -> bool:
         if self.task is not None:
@@ -234,6 +227,7 @@ class LibraryJobs(QObject):
             return False
         before = self.library.model_card()
         heard, listens = self._heard, analyze  # analyse: the second pass runs too
+        self._model_announced = False
 
         def job(token: CancelToken) -> Generator[Progress | Snapshot, None, str]:
             return library_job(
@@ -262,14 +256,15 @@ class LibraryJobs(QObject):
                 self.finished.emit("Cancelled; the work done so far is kept.")
             # a new model, or new embeddings (the space up next and the map rank in)
             listened = listens and self._heard != heard  # not a plain load at start-up
-            if self.library.model_card() != before or listened:
+            changed = self.library.model_card() != before or listened
+            if changed and not self._model_announced:  # e.g. another process trained
                 self.model_changed.emit()
             if self._queue:
                 folders, scan, analyze, train, retry = self._queue.pop(0)
                 self._run(folders, scan=scan, analyze=analyze, train=train, retry=retry)
 
         self.busy_changed.emit(True)
-        if scan or analyze or train:
+        if scan or analyze or train is not False:
             self.status.show_progress(0, 0, "Starting…")
         self.task = self.runner.start(
             job,
@@ -277,7 +272,7 @@ class LibraryJobs(QObject):
             succeeded=done,
             failed=failed,
             progress=self.status.show_progress,
-            partial=self.snapshot.emit,
+            partial=self._partial,
             finished=finished,
         )
         return True

@@ -327,6 +327,12 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
         help="seconds a file may take before it is given up, kept for later runs (default 60)",
     )
     p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="do not train the similarity model (by default `scan` trains when the library "
+        "changed, `analyze` when there is no usable model, so that recommend works)",
+    )
+    p.add_argument(
         "--fast-only",
         action="store_true",
         help="skip the second pass (the neural embedding and tags); a later run does it",
@@ -474,43 +480,85 @@ def _cmd_scan(library: Library, args: argparse.Namespace) -> int:
     folders = args.folders or library.folders()
     if not folders:
         raise UsageError("no folders given and the library has none yet: encore scan DIR…")
-    printer = ProgressPrinter()
-    report = drive(library.scan(folders), printer)
-    for folder in report.missing_folders:
-        say(f"encore: warning: folder not found: {folder}", file=sys.stderr)
-    for problem in report.problems:
-        say(f"encore: warning: {problem}", file=sys.stderr)
-    if len(report.missing_folders) + len(report.not_music) == len(folders):
-        return 1
-    say(f"Scan: {report.summary()}")
-    if not args.no_analyze:
-        return _cmd_analyze(library, args, printer)
-    return 0
-
-
-def _cmd_analyze(library: Library, args: argparse.Namespace, printer: Any = None) -> int:
-    if args.time_limit is not None:
-        library.set_time_limit(args.time_limit)
-    started = time.monotonic()
-    steps = library.analyze(
-        workers=args.workers, whole=args.whole_tracks, retry_failed=args.retry_failed
+    train = not args.no_train  # trains when the library changed, as the window does
+    return _run_pipeline(
+        library, args, folders, scan=True, analyze=not args.no_analyze, train=train
     )
-    report = drive(steps, printer or ProgressPrinter())
-    seconds = time.monotonic() - started
-    rate = f" in {seconds:.1f} s" if report.analysed else ""
-    say(f"Analysis: {report.summary()}{rate}")
-    if report.failed or report.damaged:
-        say("  see `encore status` for the reasons")
-    if report.failed and not report.analysed:
-        say("encore: error: no file could be analysed", file=sys.stderr)
-        return 1
-    if not args.fast_only:
-        started = time.monotonic()
-        heard = drive(library.listen(workers=args.workers), printer or ProgressPrinter())
+
+
+def _cmd_analyze(library: Library, args: argparse.Namespace) -> int:
+    train = False if args.no_train else None  # only when there is no usable model
+    return _run_pipeline(library, args, None, scan=False, analyze=True, train=train)
+
+
+def _run_pipeline(
+    library: Library,
+    args: argparse.Namespace,
+    folders: Sequence[str] | None,
+    *,
+    scan: bool,
+    analyze: bool,
+    train: bool | None,
+) -> int:
+    """Drive the engine's pipeline (as the window does), saying what each step did."""
+    from engine.pipeline import FIRST_PASS, MODEL_READY, PASS_DONE, SCANNED, Milestone, pipeline
+
+    if getattr(args, "time_limit", None) is not None:
+        library.set_time_limit(args.time_limit)
+    printer = ProgressPrinter()
+    started = time.monotonic()
+    failed = False
+
+    def step(item: object) -> None:
+        nonlocal started, failed
+        if not isinstance(item, Milestone):
+            printer.show(item)  # type: ignore[arg-type] - the pipeline yields Progress
+            return
+        printer.close()
         seconds = time.monotonic() - started
-        rate = f" in {seconds:.1f} s" if heard.embedded else ""
-        say(f"Second pass (neural): {heard.summary()}{rate}")
-    return 0
+        started = time.monotonic()
+        report: Any = item.report
+        if item.kind == SCANNED:
+            for folder in report.missing_folders:
+                say(f"encore: warning: folder not found: {folder}", file=sys.stderr)
+            for problem in report.problems:
+                say(f"encore: warning: {problem}", file=sys.stderr)
+            if len(report.missing_folders) + len(report.not_music) == len(folders or ()):
+                failed = True  # none of them: the pipeline stops here
+            else:
+                say(f"Scan: {report.summary()}")
+        elif item.kind == PASS_DONE and item.detail == FIRST_PASS:
+            rate = f" in {seconds:.1f} s" if report.analysed else ""
+            say(f"Analysis: {report.summary()}{rate}")
+            if report.failed or report.damaged:
+                say("  see `encore status` for the reasons")
+            if report.failed and not report.analysed:
+                say("encore: error: no file could be analysed", file=sys.stderr)
+                failed = True
+        elif item.kind == MODEL_READY:
+            say(f"Model ready: {report.library_size} tracks, k={report.k} (recommend works now)")
+        elif item.kind == PASS_DONE:
+            rate = f" in {seconds:.1f} s" if report.embedded else ""
+            say(f"Second pass (neural): {report.summary()}{rate}")
+
+    steps = pipeline(
+        library,
+        folders=folders,
+        scan=scan,
+        analyze=analyze,
+        train=train,
+        later_passes=not getattr(args, "fast_only", False),
+        retry_failed=getattr(args, "retry_failed", False),
+        workers=getattr(args, "workers", None),
+        whole=getattr(args, "whole_tracks", False),
+    )
+    try:
+        result = run(steps, step)
+    finally:
+        printer.close()
+    for note in result.notes if result is not None else ():
+        say(note)
+    return 1 if failed else 0
 
 
 def _cmd_train(library: Library, args: argparse.Namespace) -> int:

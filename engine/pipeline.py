@@ -1,0 +1,135 @@
+"""The one way through the data: scan → first pass → model → later passes.
+
+Every front end drives :func:`pipeline`: the window's library jobs, ``encore scan`` and
+``encore analyze``. It yields :class:`~engine.progress.Progress` for progress bars and
+:class:`Milestone` for what a front end acts on at once: the model that up next and the
+map need exists (``MODEL_READY``) as soon as the first pass allows, long before the
+slower second pass ends; when that pass has added to the space they rank in, a
+``PASS_DONE`` milestone says so and they refresh. It is cancellable between items, and
+what finished is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from engine.progress import CancelToken, Progress
+
+if TYPE_CHECKING:
+    from engine.ingest.scan import ScanReport
+    from engine.library import AnalyzeReport, Library, ListenReport
+    from engine.similarity.model import ModelCard
+
+#: The milestones' kinds.
+SCANNED = "scanned"
+MODEL_READY = "model ready"
+PASS_DONE = "pass done"
+
+#: The passes, in the order they run (the first is what the model is trained on).
+FIRST_PASS = "features"
+SECOND_PASS = "musicnn"
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """A point of the pipeline a front end may act on (refresh up next, the map…)."""
+
+    kind: str
+    detail: str = ""  # the pass, or the model's description
+    #: The step's report: a ScanReport, AnalyzeReport, ModelCard or ListenReport.
+    report: object = None
+
+
+@dataclass
+class PipelineReport:
+    """What one run of :func:`pipeline` did; ``summary()`` is one line per step."""
+
+    scan: ScanReport | None = None
+    analysis: AnalyzeReport | None = None
+    card: ModelCard | None = None
+    listen: ListenReport | None = None
+    notes: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    #: None of the folders asked for could be read (missing, or not music): nothing ran.
+    nothing_to_scan: bool = False
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.scan is not None:
+            out.append(f"Scan: {self.scan.summary()}")
+            out += [f"folder not found: {folder}" for folder in self.scan.missing_folders]
+        if self.analysis is not None:
+            out.append(f"Analysis: {self.analysis.summary()}")
+        if self.card is not None:
+            out.append(f"Model: {self.card.library_size} tracks, k={self.card.k}")
+        out += self.notes
+        if self.listen is not None and (self.listen.embedded or self.listen.failed):
+            out.append(f"Second pass (neural): {self.listen.summary()}")
+        return out
+
+    def summary(self) -> str:
+        return "; ".join(self.lines())
+
+
+def pipeline(
+    library: Library,
+    token: CancelToken | None = None,
+    *,
+    folders: Sequence[str] | None = None,
+    scan: bool = True,
+    analyze: bool = True,
+    train: bool | None = True,
+    later_passes: bool = True,
+    retry_failed: bool = False,
+    workers: int | None = None,
+    whole: bool = False,
+    time_limit: float | None = None,
+) -> Generator[Progress | Milestone, None, PipelineReport]:
+    """Scan ``folders`` (default: the library's), run every pass, train when needed.
+
+    The model is trained after the first pass whenever there is no usable model (none
+    yet, or one of older features), so that up next works; with ``train=True`` also
+    when the library changed or nothing was scanned (a retrain). ``train=False`` never
+    trains. Later passes (the neural one) run after that, unless ``later_passes`` is
+    False (a later run does them).
+    """
+    report = PipelineReport()
+
+    def stopped() -> bool:
+        report.cancelled = bool(token and token.cancelled)
+        return report.cancelled
+
+    changed = False
+    if scan:
+        report.scan = yield from library.scan(folders, token)
+        changed = bool(report.scan.added or report.scan.updated or report.scan.removed)
+        unread = len(report.scan.missing_folders) + len(report.scan.not_music)
+        report.nothing_to_scan = bool(folders) and unread == len(folders or ())
+        yield Milestone(SCANNED, report=report.scan)
+        if report.nothing_to_scan:
+            return report
+    if analyze and not stopped():
+        report.analysis = yield from library.analyze(
+            token, workers=workers, whole=whole, retry_failed=retry_failed, time_limit=time_limit
+        )
+        changed = changed or report.analysis.analysed > 0
+        yield Milestone(PASS_DONE, FIRST_PASS, report.analysis)
+    stale = not library.model_is_current()
+    wanted = stale or (train is True and (changed or not scan))
+    if train is not False and wanted and not stopped():
+        analysed = library.counts()["analysed"]
+        if analysed >= 2:
+            report.card = yield from library.train(None, token)
+            if report.card is not None:
+                yield Milestone(MODEL_READY, f"{report.card.library_size} tracks", report.card)
+        else:
+            report.notes.append("Model: needs at least 2 analysed tracks")
+    if analyze and later_passes and not stopped():
+        report.listen = yield from library.listen(token, workers=workers, time_limit=time_limit)
+        # the space up next and the map rank in now holds the new vectors (front ends
+        # refresh when ``report.embedded``)
+        yield Milestone(PASS_DONE, SECOND_PASS, report.listen)
+    stopped()
+    return report
