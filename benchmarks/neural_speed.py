@@ -73,10 +73,10 @@ def main() -> None:
     import bliss_audio
 
     first = per_four_minutes(analyze_track, files)
-    embedding._model = Musicnn(threads=1)
+    embedding._model = (None, Musicnn(threads=1))  # (its folder, the network)
     fp32 = per_four_minutes(embedding.embed_track, files)
     reference = [embedding.embed_track(f) for f in files]
-    embedding._model = int8_network()
+    embedding._model = (None, int8_network())
     int8 = per_four_minutes(embedding.embed_track, files)
     quantised = [embedding.embed_track(f) for f in files]
     bliss = per_four_minutes(lambda f: bliss_audio.Song(f).analysis, files)

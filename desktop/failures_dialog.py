@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
 
 from engine.tracks import Failure, plural
 
-STAGES = {"scan": "Reading", "analyze": "Analysing", "damaged": "Damaged"}
+STAGES = {"scan": "Reading", "analyze": "Analysing", "neural": "Listening", "damaged": "Damaged"}
+#: The stages whose files Retry (the library's analysis with ``retry_failed``) tries again.
+RETRIED_STAGES = frozenset({"analyze", "neural"})
 RETRY_TEXT = "Retry"
 
 
@@ -66,7 +68,7 @@ class FailuresDialog(QDialog):
         self.retry_button = buttons.addButton(RETRY_TEXT, QDialogButtonBox.ButtonRole.ActionRole)
         self.retry_button.setToolTip("Analyse every file that could not be analysed again")
         self.retry_button.setEnabled(
-            retry is not None and any(f.stage == "analyze" for f in failures)
+            retry is not None and any(f.stage in RETRIED_STAGES for f in failures)
         )
         if retry is not None:
             self.retry_button.clicked.connect(retry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -43,6 +44,24 @@ def shown(text: object) -> str:
     (ESC as ``\\x1b``), so a crafted tag can neither clear the screen, retitle the
     terminal, write the clipboard (OSC 52) nor overwrite or forge a line."""
     return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every float that is not a finite number (NaN, ±inf) made None,
+    through dicts, lists and tuples: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as JSON (``--json``): never a bare ``NaN`` or ``Infinity``, which
+    is not JSON and breaks the tools that parse it (``allow_nan=False`` proves it)."""
+    print(json.dumps(finite(value), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def say(line: object = "", *, file: TextIO | None = None) -> None:
@@ -586,7 +605,21 @@ def _cmd_train(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_damaged_neural(library: Library) -> None:
+    """Say on stderr when stored neural vectors were left out as not usable (reads skip
+    them; the next second pass records and redoes them)."""
+    damaged = library.damaged_neural()
+    if damaged:
+        say(
+            "encore: warning: left out the stored neural vectors of "
+            f"{plural(len(damaged), 'track')} (a wrong length, NaN or infinite values); "
+            "`encore analyze` embeds them again",
+            file=sys.stderr,
+        )
+
+
 def _cmd_recommend(library: Library, args: argparse.Namespace) -> int:
+    _warn_damaged_neural(library)
     queries = library.analyze_now(args.tracks)  # a song not analysed yet is, first
     radio = not args.plain
     if args.together:
@@ -605,7 +638,7 @@ def _cmd_recommend(library: Library, args: argparse.Namespace) -> int:
                     "recommendations": [r.to_json() for r in recs],
                 }
             )
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print_json(out)
         return 0
     for seeds, recs in results:
         say("Like " + " + ".join(f"{q.display()}  [{q.path}]" for q in seeds))
@@ -618,6 +651,7 @@ def _cmd_recommend(library: Library, args: argparse.Namespace) -> int:
 def _cmd_export_m3u(library: Library, args: argparse.Namespace) -> int:
     from engine.playlist import PlaylistError, write_m3u8
 
+    _warn_damaged_neural(library)
     if args.start:
         (start,) = library.analyze_now([args.start])
         tracks = [start, *(r.track for r in library.similar(start, args.n))]
@@ -644,7 +678,7 @@ def _cmd_skips(library: Library, args: argparse.Namespace) -> int:
     skips = library.skips()
     if args.json:
         rows = [{**t.to_json(), "skips": count} for t, count in skips]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
         return 0
     if not skips:
         say("No songs skipped early yet.")
@@ -691,7 +725,7 @@ def _cmd_evaluate(library: Library, args: argparse.Namespace) -> int:
         family = "both" if args.features == "encore" else args.features
         result = library.evaluate(args.label, args.k, family=family, radio=args.radio)
     if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+        print_json(result)
         return 0
     if result["precision"] is None:
         say(f"Not enough tracks with a {args.label} label to evaluate ({result['n']}).")
@@ -750,11 +784,12 @@ def _cmd_import_features(library: Library, args: argparse.Namespace) -> int:
 
 def _cmd_tracks(library: Library, args: argparse.Namespace) -> int:
     tracks = library.tracks()
+    _warn_damaged_neural(library)
     problem = library.auto_tags_problem()
     if problem:  # the list is still right; only the auto-tags are missing
         say(f"encore: warning: no auto-tags: {problem}", file=sys.stderr)
     if args.json:
-        print(json.dumps([t.to_json() for t in tracks], indent=2, ensure_ascii=False))
+        print_json([t.to_json() for t in tracks])
         return 0
     for t in tracks:
         mark = "*" if t.analysed else ("!" if t.error else " ")
@@ -770,7 +805,7 @@ def _cmd_find(library: Library, args: argparse.Namespace) -> int:
     if args.json:
         rows = [{**t.to_json(), "score": round(s, 4), "tags": t.autotags} for t, s in found]
         read = {"read_as": wanted.read_as(names), "unknown": list(wanted.unknown)}
-        print(json.dumps({**read, "tracks": rows}, indent=2, ensure_ascii=False))
+        print_json({**read, "tracks": rows})
     else:
         say(f"Read as: {wanted.read_as(names)}")
         if wanted.unknown:
@@ -781,8 +816,16 @@ def _cmd_find(library: Library, args: argparse.Namespace) -> int:
         say("encore: error: no word of the description names a tag", file=sys.stderr)
         return 1
     if not found:
+        problem = library.neural_problem()
+        advice = (
+            f"it cannot run: {problem}"
+            if problem
+            # a plain `analyze` runs the pass; only --retry-failed retries its verdicts
+            else "`encore analyze` runs it, `encore analyze --retry-failed` also tries the "
+            "files it failed on again"
+        )
         say(
-            "encore: error: no song has been through the second pass yet (encore analyze)",
+            f"encore: error: no song has been through the second pass yet; {advice}",
             file=sys.stderr,
         )
         return 1
@@ -792,7 +835,7 @@ def _cmd_find(library: Library, args: argparse.Namespace) -> int:
 def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     status = library.status()
     if args.json:
-        print(json.dumps(status, indent=2, ensure_ascii=False))
+        print_json(status)
         return 0
     say(f"State folder: {status['home']}")
     say(f"Folders: {', '.join(status['folders']) or '(none yet)'}")
@@ -805,6 +848,8 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         f"Second pass (neural, version {neural['version']}): {neural['embedded']} embedded  "
         f"pending: {neural['pending']}  could not be embedded: {neural['failed']}"
     )
+    if neural["problem"]:
+        say(f"  cannot run: {neural['problem']} (the pending tracks wait for it)")
     say(f"Unreadable files (not in the library): {status['unreadable']}")
     card = status["model"]
     if card:
@@ -824,6 +869,8 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         say("Failures:")
         for f in status["failures"]:
             say(f"  [{f['stage']}] {f['path']}: {f['reason']}")
+        if any(f["stage"] in ("analyze", "neural") for f in status["failures"]):
+            say("  `encore analyze --retry-failed` tries the [analyze] and [neural] ones again")
     return 0
 
 

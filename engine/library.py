@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,10 +33,19 @@ from engine.ingest import scan as scanning
 from engine.ingest.covers import cover_cache_name, cover_source, find_cover
 from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
-from engine.neural.embedding import NEURAL_FEATURES, NEURAL_VERSION, embed_track
+from engine.neural import musicnn
+from engine.neural.embedding import (
+    DAMAGED_NEURAL_REASON,
+    MODEL_UNLOADABLE,
+    NEURAL_FEATURES,
+    NEURAL_VERSION,
+    embed_track,
+    is_model_failure,
+    vector_problem,
+)
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.neural.embedding import split as split_neural
-from engine.neural.musicnn import CardError, load_card
+from engine.neural.musicnn import CardError, ModelFilesError, check_model, load_card
 from engine.neural.tags import Description, guessed_genres, shown_tags_many
 from engine.neural.tags import describe as describe_text
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
@@ -82,6 +92,14 @@ WEIGHTS_KEY = "family_weights"
 TIME_LIMIT_KEY = "analysis_time_limit"
 #: Analysis results are written in transactions of this many tracks.
 WRITE_BATCH = 16
+#: The stage of the second pass's failures (:class:`Failure`).
+NEURAL_STAGE = "neural"
+
+
+def neural_retried(reason: str) -> bool:
+    """True when a second-pass ``reason`` is no verdict on the file (a crash, a time-out,
+    a stored vector found damaged, the network not loading): tried again on every run."""
+    return is_retried(reason) or reason == DAMAGED_NEURAL_REASON or is_model_failure(reason)
 
 
 class LibraryError(Exception):
@@ -192,11 +210,14 @@ class Library:
         """Extract features for every track that needs it (or just ``track_ids``).
 
         Tracks whose analysis crashed or timed out are tried again; ``retry_failed``
-        tries every failed track again. ``whole`` analyses every sample instead of
-        excerpts of long tracks. ``time_limit``: seconds per file (default: the
-        library's setting, :meth:`time_limit`).
+        tries every failed track again, in every pass (the second pass's verdicts are
+        forgotten, so the next :meth:`listen` tries those files again too). ``whole``
+        analyses every sample instead of excerpts of long tracks. ``time_limit``: seconds
+        per file (default: the library's setting, :meth:`time_limit`).
         """
         self._record_damaged_features()  # so that they are analysed again now
+        if retry_failed:  # every pass: the next listen() hears the files it failed on again
+            self._store.clear_pass_errors(NEURAL_FEATURES)
         todo = self._store.pending_analysis(retry=(lambda _: True) if retry_failed else is_retried)
         if track_ids is not None:
             wanted = set(track_ids)
@@ -259,63 +280,119 @@ class Library:
         *,
         workers: int | None = None,
         time_limit: float | None = None,
+        retry_failed: bool = False,
     ) -> Generator[Progress, None, ListenReport]:
         """The second pass: the neural embedding and tags of every analysed track that
         has none of :data:`NEURAL_VERSION` yet, in low-priority worker processes.
 
-        Resumable (each finished track is kept) and cancellable like :meth:`analyze`.
-        A file the network cannot take is stored as not embeddable (NaN), so it is not
-        tried on every scan; a changed file loses its vector and is done again.
+        Resumable (each finished track is kept) and cancellable like :meth:`analyze`, with
+        the same failure policy. A file the network cannot take (not decodable, or NaN or
+        infinite output) is recorded with its reason and not tried again until it changes
+        (or ``retry_failed``); a crash or time-out is tried again on the next run. When the
+        network cannot be loaded (``models/`` missing, damaged or changed) no file is at
+        fault: the pass stops at once with a :class:`LibraryError` saying why, and every
+        track not heard yet stays pending.
         """
-        todo = self._store.missing_external(NEURAL_FEATURES)
+        self._record_damaged_neural()  # so that they are embedded again now
+        retry = (lambda _: True) if retry_failed else neural_retried
+        todo = self._store.missing_external(NEURAL_FEATURES, retry=retry)
         if todo:
-            # a card the workers cannot use would fail every file, and each would be
-            # recorded as not embeddable: refuse up front, with the reason
-            self.tag_names()
+            # refuse up front rather than try every file with a model that cannot load
+            problem = self.neural_problem()
+            if problem:
+                raise LibraryError(self._stopped(problem, 0))
+        models = musicnn.MODELS_DIR  # the folder just checked, for the workers too
         report = ListenReport()
         rows: list[tuple[int, np.ndarray]] = []
+        errors: list[tuple[int, str]] = []
 
         def flush() -> None:
             if rows:
                 self._store.put_external_features(NEURAL_FEATURES, rows)
+            if errors:
+                self._store.put_pass_errors(NEURAL_FEATURES, errors)
+            if rows or errors:
                 rows.clear()
+                errors.clear()
                 self._index = self._neural = None  # the index ranks with them too
 
+        stopped = ""
         yield Progress(0, len(todo), "", "Listening closely")
         try:
-            outcomes = analyze_paths(
-                todo,
-                embed_track,
-                workers=workers,
-                cancel=cancel,
-                log_path=str(self.log_path),
-                time_limit=time_limit or self.time_limit(),
-            )
-            for done, outcome in enumerate(outcomes, 1):
-                if outcome.vector is not None and outcome.vector.shape == (NEURAL_SIZE,):
-                    rows.append((outcome.track_id, outcome.vector))
-                    report.embedded += 1
-                else:
-                    rows.append((outcome.track_id, np.full(NEURAL_SIZE, np.nan, np.float32)))
-                    report.failed += 1
-                if len(rows) >= WRITE_BATCH:
-                    flush()
-                yield Progress(done, len(todo), outcome.path, "Listening closely")
+            with closing(
+                analyze_paths(
+                    todo,
+                    partial(embed_track, models_dir=models),
+                    workers=workers,
+                    cancel=cancel,
+                    log_path=str(self.log_path),
+                    time_limit=time_limit or self.time_limit(),
+                )
+            ) as outcomes:
+                for done, outcome in enumerate(outcomes, 1):
+                    if is_model_failure(outcome.error):  # the installation's fault: stop
+                        stopped = outcome.error
+                        break
+                    problem = outcome.error or vector_problem(outcome.vector)
+                    if problem:
+                        errors.append((outcome.track_id, problem))
+                        report.failed += 1
+                    else:
+                        rows.append((outcome.track_id, outcome.vector))
+                        report.embedded += 1
+                    if len(rows) + len(errors) >= WRITE_BATCH:
+                        flush()
+                    yield Progress(done, len(todo), outcome.path, "Listening closely")
         finally:
-            flush()
+            flush()  # keep every finished result, even when cancelled, stopped or interrupted
+        if stopped:
+            raise LibraryError(self._stopped(stopped.removeprefix(MODEL_UNLOADABLE), report))
         report.cancelled = bool(cancel and cancel.cancelled)
         return report
 
+    def _stopped(self, problem: str, report: ListenReport | int) -> str:
+        """The one line a second pass stopped by its model says."""
+        left = len(self._store.missing_external(NEURAL_FEATURES, retry=neural_retried))
+        done = "" if isinstance(report, int) else f"{report.summary()} before it stopped; "
+        return (
+            f"the second pass (neural) stopped: {MODEL_UNLOADABLE}{problem} ({done}"
+            f"{plural(left, 'track')} wait for it: the next `encore analyze` hears them once "
+            "the model loads)"
+        )
+
+    def neural_problem(self) -> str | None:
+        """Why the second pass cannot run now (the network's files in ``models/`` are
+        missing, damaged or not the shipped ones), or None. Cheap: checksums only."""
+        try:
+            check_model(musicnn.MODELS_DIR)
+        except ModelFilesError as exc:
+            return str(exc)
+        return None
+
+    def _record_damaged_neural(self) -> int:
+        """Record the tracks whose stored neural vector is not usable (a wrong length, NaN
+        or infinite values, as earlier versions stored a failure) as second-pass failures
+        the next run retries; return how many. Reads already leave them out."""
+        damaged = self.damaged_neural()
+        if damaged:
+            self._store.put_pass_errors(
+                NEURAL_FEATURES, [(i, DAMAGED_NEURAL_REASON) for i in damaged]
+            )
+            self._index = self._neural = None
+        return len(damaged)
+
+    def damaged_neural(self) -> list[int]:
+        """Ids of the tracks whose stored neural vector is left out as not usable (not
+        recorded as failures yet: the next :meth:`listen` does it and embeds them again)."""
+        return self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)[2]
+
     def neural(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, vectors)`` of the tracks the second pass embedded (not the failed ones):
-        200 embedding values then 50 tag probabilities per row."""
+        """``(ids, vectors)`` of the tracks the second pass embedded: 200 embedding values
+        then 50 tag probabilities per row, all finite (a damaged row is left out)."""
         cached = self._neural
         if cached is None:
-            ids, vectors = self._store.external_features(NEURAL_FEATURES)
-            if not len(ids):
-                vectors = np.zeros((0, NEURAL_SIZE), np.float32)
-            good = ~np.isnan(vectors).any(axis=1)
-            cached = self._neural = (ids[good], vectors[good])
+            ids, vectors, _ = self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)
+            cached = self._neural = (ids, vectors)
             self._neural_labels = None
         return cached
 
@@ -440,8 +517,20 @@ class Library:
         return [(found[int(ids[i])], float(scores[i])) for i in best], wanted
 
     def failures(self) -> list[Failure]:
-        """Scan and analysis failures and damage notes, with their reasons."""
-        return self._store.failures() + self._damaged_failures(self._store.damaged_features())
+        """Scan and analysis failures (of every pass) and damage notes, with their reasons."""
+        damaged = self._store.damaged_features()
+        return self._store.failures() + self._damaged_failures(damaged) + self._neural_failures()
+
+    def _neural_failures(self) -> list[Failure]:
+        """The second pass's failures (stage :data:`NEURAL_STAGE`), with the stored vectors
+        found damaged but not recorded yet (reads never write), by path."""
+        recorded = self._store.pass_failures(NEURAL_FEATURES)
+        damaged = self._store.tracks_by_ids(self.damaged_neural()).values()
+        found = [Failure(f.path, NEURAL_STAGE, f.reason, f.size, f.mtime) for f in recorded]
+        found += [
+            Failure(t.path, NEURAL_STAGE, DAMAGED_NEURAL_REASON, t.size, t.mtime) for t in damaged
+        ]
+        return sorted(found, key=lambda f: f.path)
 
     def resolve(self, ref: str | int | Track) -> Track:
         """A track from an id, a path, or a :class:`Track`."""
@@ -498,13 +587,14 @@ class Library:
         return card is not None and card.current
 
     def status(self) -> dict[str, Any]:
-        """Counts, folders, failures with reasons and the model card."""
+        """Counts, folders, failures of every pass with reasons and the model card."""
         counts, damaged = self._store.counts(), self._store.damaged_features()
         if damaged:  # not recorded yet (the next analyze or train does): counted as failed
             counts["analysed"] -= len(damaged)
             counts["analysis_failed"] += len(damaged)
             counts["failed"] += len(damaged)
         failures = self._store.failures() + self._damaged_failures(damaged)
+        failures += self._neural_failures()
         return {
             "home": str(self.home),
             "folders": self.folders(),
@@ -512,19 +602,21 @@ class Library:
             **counts,
             "failures": [{"path": f.path, "stage": f.stage, "reason": f.reason} for f in failures],
             "model": card.to_json() if (card := self.model_card()) else None,
-            "neural": self.neural_counts(),
+            # "problem": why the second pass cannot run now (None when it can)
+            "neural": {**self.neural_counts(), "problem": self.neural_problem()},
         }
 
     def neural_counts(self) -> dict[str, int]:
-        """The second pass's progress: embedded, pending and failed tracks."""
-        ids, vectors = self._store.external_features(NEURAL_FEATURES)
-        failed = int(np.isnan(vectors).any(axis=1).sum()) if len(ids) else 0
+        """The second pass's progress: embedded, pending and failed tracks (failed: with a
+        recorded reason, or a stored vector that is not usable)."""
+        ids, _, damaged = self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)
+        recorded = len(self._store.pass_failures(NEURAL_FEATURES))
         pending = len(self._store.missing_external(NEURAL_FEATURES))
         return {
             "version": NEURAL_VERSION,
-            "embedded": len(ids) - failed,
+            "embedded": len(ids),
             "pending": pending,
-            "failed": failed,
+            "failed": recorded + len(damaged),
         }
 
     # -- recommendations ------------------------------------------------------------

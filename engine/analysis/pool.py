@@ -48,6 +48,11 @@ DAMAGED_FEATURES_REASON = (
 DEFAULT_TIME_LIMIT = 60.0
 
 
+class NotTheFileError(Exception):
+    """Raised by an analyser when something it needs, not the file, cannot be used (a
+    model that cannot be loaded): its message is the reason, and no verdict on the file."""
+
+
 def is_retried(reason: str) -> bool:
     """True when ``reason`` says the machine (or the stored data), not the file, may be
     at fault: the file is analysed again."""
@@ -92,7 +97,7 @@ def safe_call(
 
     try:
         result = fn(path)
-    except DecodeError as exc:
+    except (DecodeError, NotTheFileError) as exc:
         return None, None, str(exc)
     except MemoryError:
         return None, None, MEMORY_REASON

@@ -7,9 +7,13 @@ probabilities (50) are the track's, stored together as one vector of 250.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from engine.analysis.decode import DecodeError, load_mono, read_excerpts
+from engine.analysis.pool import NotTheFileError
+from engine.errors import describe
 from engine.neural.musicnn import (
     EMBEDDING_SIZE,
     FRAMES,
@@ -30,14 +34,50 @@ PATCHES = 8
 PATCH_SECONDS = (FRAMES * HOP + HOP) / SAMPLE_RATE
 VECTOR_SIZE = EMBEDDING_SIZE + N_TAGS
 
-_model: Musicnn | None = None  # one per worker process, loaded on its first track
+#: How every failure to load the network starts: a fault of the installation, not of a
+#: file, so the pass stops instead of recording a verdict on each track.
+MODEL_UNLOADABLE = "the neural model cannot be loaded: "
+#: The verdict on a file whose embedding holds NaN or infinite values.
+NOT_FINITE_REASON = "the network gave NaN or infinite values"
+#: A stored vector that cannot be used (a wrong length, NaN or infinite values, written
+#: by an earlier version as its "not embeddable" mark or damaged): embedded again.
+DAMAGED_NEURAL_REASON = (
+    "its stored neural vector was not usable (a wrong length or values that are not "
+    "numbers; embedded again on the next run)"
+)
+
+# one per worker process, loaded on its first track (with the folder it came from)
+_model: tuple[Path | None, Musicnn] | None = None
 
 
-def _network() -> Musicnn:
+def _network(models_dir: Path | None = None) -> Musicnn:
+    """The worker's network; :class:`NotTheFileError` (:data:`MODEL_UNLOADABLE`) when
+    it cannot be loaded, whatever the reason."""
     global _model
-    if _model is None:
-        _model = Musicnn(threads=1)
-    return _model
+    if _model is None or _model[0] != models_dir:
+        try:
+            _model = (models_dir, Musicnn(models_dir, threads=1))
+        except Exception as exc:  # missing, damaged, tampered, onnxruntime refusing it
+            text = str(exc) or type(exc).__name__
+            if isinstance(exc, OSError):
+                text = describe(exc)
+            raise NotTheFileError(MODEL_UNLOADABLE + text) from exc
+    return _model[1]
+
+
+def is_model_failure(reason: str) -> bool:
+    """True when ``reason`` says the network could not be loaded (no verdict on the file)."""
+    return reason.startswith(MODEL_UNLOADABLE)
+
+
+def vector_problem(vector: np.ndarray | None) -> str:
+    """Why ``vector`` cannot be stored as a track's embedding ("" when it can)."""
+    if vector is None or vector.shape != (VECTOR_SIZE,):
+        size = "none" if vector is None else f"{vector.size}"
+        return f"the network gave {size} values instead of {VECTOR_SIZE}"
+    if not np.isfinite(vector).all():
+        return NOT_FINITE_REASON
+    return ""
 
 
 def spread(count: int, available: int) -> np.ndarray:
@@ -45,8 +85,12 @@ def spread(count: int, available: int) -> np.ndarray:
     return np.unique(np.linspace(0, available - 1, min(count, available)).round().astype(int))
 
 
-def embed_track(path: str) -> np.ndarray:
-    """The track's vector: mean embedding (200) then mean tag probabilities (50)."""
+def embed_track(path: str, *, models_dir: Path | None = None) -> np.ndarray:
+    """The track's vector: mean embedding (200) then mean tag probabilities (50).
+
+    ``models_dir``: where the network's files are (default: the shipped ones).
+    """
+    network = _network(models_dir)  # first: no verdict on any file while it cannot load
     excerpts = read_excerpts(path, sr=SAMPLE_RATE, count=PATCHES, seconds=PATCH_SECONDS)
     if excerpts is not None:
         patches = np.concatenate([mel_patches(e)[:1] for e in excerpts])
@@ -56,7 +100,7 @@ def embed_track(path: str) -> np.ndarray:
             raise DecodeError("no audio could be decoded")
         everything = mel_patches(audio)
         patches = everything[spread(PATCHES, len(everything))]
-    embeddings, tags = _network().embed(patches)
+    embeddings, tags = network.embed(patches)
     return np.concatenate([embeddings.mean(axis=0), tags.mean(axis=0)]).astype(np.float32)
 
 

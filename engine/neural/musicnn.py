@@ -243,7 +243,12 @@ CARD_MAX_BYTES = 1 << 20
 CARD_MAX_DEPTH = 8
 
 
-class CardError(ValueError):
+class ModelFilesError(ValueError):
+    """The shipped model cannot be loaded (its card, weights or graph missing, damaged or
+    not what the card describes); the message says why, in one line."""
+
+
+class CardError(ModelFilesError):
     """The shipped model's card cannot be used; the message says why, in one line."""
 
 
@@ -296,6 +301,24 @@ def _checked(path: Path, card: Mapping[str, object]) -> bytes:
     if hashlib.sha256(data).hexdigest() != files[path.name]["sha256"]:
         raise ValueError(f"{path} does not match its card (SHA-256)")
     return data
+
+
+def check_model(models_dir: Path | None = None) -> None:
+    """Raise :class:`ModelFilesError` unless :class:`Musicnn` can load ``models_dir``'s
+    files: the card's fields and both files' SHA-256 are checked (~5 ms), nothing is
+    loaded."""
+    folder = MODELS_DIR if models_dir is None else models_dir
+    card = load_card(folder)
+    for suffix in ("npz", "onnx"):
+        path = folder / f"{STEM}.{suffix}"
+        try:
+            _checked(path, card)
+        except OSError as exc:
+            raise ModelFilesError(
+                f"the neural model's file {path} cannot be read: {cause(exc)}; reinstall Encore"
+            ) from None
+        except ValueError as exc:
+            raise ModelFilesError(f"the neural model's file {exc}; reinstall Encore") from None
 
 
 def load_weights(models_dir: Path | None = None) -> dict[str, np.ndarray]:

@@ -156,9 +156,12 @@ class Store(ABC):
         or whose error ``retry`` accepts (a crash or time-out is worth another try)."""
 
     @abstractmethod
-    def missing_external(self, name: str) -> list[tuple[int, str]]:
+    def missing_external(
+        self, name: str, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
         """``(id, path)`` of analysed tracks (features of the store's version) that have
-        no ``name`` vector yet: what a second analysis pass still has to do."""
+        no ``name`` vector and no error of pass ``name`` (:meth:`put_pass_errors`), or
+        one ``retry`` accepts: what a second analysis pass still has to do."""
 
     @abstractmethod
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
@@ -223,12 +226,36 @@ class Store(ABC):
     @abstractmethod
     def put_external_features(self, name: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         """Store vectors computed outside Encore under ``name`` (rows of unknown tracks are
-        skipped); every vector of a ``name`` must have the same length."""
+        skipped); every vector of a ``name`` must have the same length. Their tracks'
+        errors of pass ``name`` are cleared."""
 
     @abstractmethod
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)``: int64 ids and float32 rows stored under ``name`` (a (0, 0)
         matrix when there are none)."""
+
+    @abstractmethod
+    def checked_external_features(
+        self, name: str, size: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """``(ids, matrix, damaged ids)`` of the ``name`` vectors: the rows of ``size``
+        finite values, and the ids of the others (another length, NaN or infinite values,
+        not bytes), as :func:`checked_vector_rows` gives them."""
+
+    # -- per-pass errors (a pass after the first: the neural embedding) --------------------
+    @abstractmethod
+    def put_pass_errors(self, name: str, rows: Sequence[tuple[int, str]]) -> None:
+        """Record why pass ``name`` failed on tracks: ``(id, reason)`` rows (unknown tracks
+        are skipped). Their ``name`` vectors go. An error is kept until the file changes,
+        the pass stores a vector for it, or :meth:`clear_pass_errors`."""
+
+    @abstractmethod
+    def pass_failures(self, name: str) -> list[Failure]:
+        """The tracks pass ``name`` failed on, with stage ``name`` and the reasons, by path."""
+
+    @abstractmethod
+    def clear_pass_errors(self, name: str) -> int:
+        """Forget every error of pass ``name`` (its tracks are to do again); return how many."""
 
     def check(self) -> None:  # noqa: B027 - optional hook
         """Raise :class:`DamagedStoreError` when the store's data is damaged."""

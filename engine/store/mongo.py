@@ -11,6 +11,9 @@ path (default ``encore``). Collections:
     Keyed by path or key.
 ``skips``, ``external_features``
     Listening feedback and imported feature sets (unique compound indexes).
+``pass_errors``
+    ``{name, track, reason, at}``: why a pass after the first failed on a track (unique
+    on name and track).
 ``counters``
     Integer track ids, shared by every writer (one atomic ``$inc`` per batch).
 
@@ -210,6 +213,8 @@ class MongoStore(Store):
                 self._db.skips.create_index([("seed", 1), ("track", 1)], unique=True)
                 self._db.skips.create_index("track")
                 self._db.external_features.create_index([("name", 1), ("track", 1)], unique=True)
+                self._db.pass_errors.create_index([("name", 1), ("track", 1)], unique=True)
+                self._db.pass_errors.create_index("track")
         except (PyMongoError, ConfigurationError, ValueError) as exc:
             self.close()
             raise StoreError(self._describe(exc)) from None
@@ -348,6 +353,7 @@ class MongoStore(Store):
         if changed:  # first, so an interruption leaves "needs analysis", never stale features
             self._db.features.delete_many({"_id": {"$in": changed}})
             self._db.external_features.delete_many({"track": {"$in": changed}})
+            self._db.pass_errors.delete_many({"track": {"$in": changed}})
         fresh = iter(self._new_ids(sum(1 for i in infos if i.path not in old)))
         now = time.time()
         ops = []
@@ -382,6 +388,7 @@ class MongoStore(Store):
             self._db.features.delete_many({"_id": {"$in": ids}})
             self._db.skips.delete_many({"$or": [{"seed": {"$in": ids}}, {"track": {"$in": ids}}]})
             self._db.external_features.delete_many({"track": {"$in": ids}})
+            self._db.pass_errors.delete_many({"track": {"$in": ids}})
 
     # -- failures ----------------------------------------------------------------------
     @_translated
@@ -431,12 +438,19 @@ class MongoStore(Store):
         ]
 
     @_translated
-    def missing_external(self, name: str) -> list[tuple[int, str]]:
+    def missing_external(
+        self, name: str, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
         analysed = {
             d["_id"] for d in self._db.features.find({"version": self._feature_version}, {"_id": 1})
         }
         done = {d["track"] for d in self._db.external_features.find({"name": name}, {"track": 1})}
-        wanted = sorted(analysed - done)
+        failed = {
+            d["track"]
+            for d in self._db.pass_errors.find({"name": name}, {"track": 1, "reason": 1})
+            if retry is None or not retry(str(d.get("reason") or ""))
+        }
+        wanted = sorted(analysed - done - failed)
         docs = self._db.tracks.find({"_id": {"$in": wanted}}, {"path": 1}).sort("_id", 1)
         return [(int(d["_id"]), _py_path(d["path"])) for d in docs]
 
@@ -557,8 +571,9 @@ class MongoStore(Store):
         from pymongo import ReplaceOne
 
         blobs = [(int(i), np.asarray(v, dtype=np.float32).ravel().tobytes()) for i, v in rows]
-        stored = self._db.external_features.find_one({"name": name})
-        sizes = {len(b) for _, b in blobs} | ({len(stored["vector"])} if stored else set())
+        stored = (self._db.external_features.find_one({"name": name}) or {}).get("vector")
+        # a stored value that is not bytes is damage (left out by reads), not a length
+        sizes = {len(b) for _, b in blobs} | ({len(stored)} if isinstance(stored, bytes) else set())
         if len(sizes) > 1:
             raise ValueError(
                 f"{name} feature vectors must all have one length, not "
@@ -577,8 +592,62 @@ class MongoStore(Store):
         ]
         if ops:
             self._db.external_features.bulk_write(ops, ordered=False)
+            # done at last (a retry): no longer a failure of this pass
+            done = [i for i, _ in blobs if i in known]
+            self._db.pass_errors.delete_many({"name": name, "track": {"$in": done}})
+
+    def _external_rows(self, name: str) -> list[tuple[int, object]]:
+        docs = self._db.external_features.find({"name": name}).sort("track", 1)
+        return [(d["track"], d.get("vector")) for d in docs]
 
     @_translated
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        docs = self._db.external_features.find({"name": name}).sort("track", 1)
-        return vector_rows([(d["track"], d["vector"]) for d in docs])
+        return vector_rows(self._external_rows(name))
+
+    @_translated
+    def checked_external_features(
+        self, name: str, size: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        return checked_vector_rows(self._external_rows(name), size)
+
+    # -- per-pass errors -----------------------------------------------------------------
+    @_translated
+    def put_pass_errors(self, name: str, rows: Sequence[tuple[int, str]]) -> None:
+        from pymongo import ReplaceOne
+
+        ids = [int(i) for i, _ in rows]
+        if not ids:
+            return
+        known = {d["_id"] for d in self._db.tracks.find({"_id": {"$in": ids}}, {"_id": 1})}
+        now = time.time()
+        ops = [
+            ReplaceOne(
+                {"name": name, "track": int(i)},
+                {"name": name, "track": int(i), "reason": reason, "at": now},
+                upsert=True,
+            )
+            for i, reason in rows
+            if int(i) in known
+        ]
+        # the error first: interrupted here, the track is a failure, never a vector
+        # that says otherwise
+        if ops:
+            self._db.pass_errors.bulk_write(ops, ordered=False)
+        self._db.external_features.delete_many({"name": name, "track": {"$in": ids}})
+
+    @_translated
+    def pass_failures(self, name: str) -> list[Failure]:
+        found = self._db.pass_errors.find({"name": name})
+        reasons = {d["track"]: str(d.get("reason") or "") for d in found}
+        docs = self._db.tracks.find(
+            {"_id": {"$in": list(reasons)}}, {"path": 1, "size": 1, "mtime": 1}
+        )
+        out = [
+            Failure(_py_path(d["path"]), name, reasons[d["_id"]], d["size"], d["mtime"])
+            for d in docs
+        ]
+        return sorted(out, key=lambda f: f.path)
+
+    @_translated
+    def clear_pass_errors(self, name: str) -> int:
+        return self._db.pass_errors.delete_many({"name": name}).deleted_count

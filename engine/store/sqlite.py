@@ -104,6 +104,17 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # what analysis found wrong with a track it could still analyse (damaged, incomplete)
     "ALTER TABLE tracks ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    # why a pass after the first (the neural embedding) failed on a track
+    """
+    CREATE TABLE pass_errors (
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (name, track_id)
+    );
+    CREATE INDEX pass_errors_track ON pass_errors(track_id);
+    """,
 )
 
 _TRACK_COLUMNS = (
@@ -419,6 +430,7 @@ class SQLiteStore(Store):
                 if changed:  # what was learnt from the old file is no longer true
                     tx.execute("DELETE FROM features WHERE track_id = ?", (old["id"],))
                     tx.execute("DELETE FROM external_features WHERE track_id = ?", (old["id"],))
+                    tx.execute("DELETE FROM pass_errors WHERE track_id = ?", (old["id"],))
             tx.executemany(
                 "DELETE FROM scan_failures WHERE path = ?", [(_db_path(i.path),) for i in infos]
             )
@@ -479,15 +491,22 @@ class SQLiteStore(Store):
             (r[0], _py_path(r[1])) for r in rows if not r[2] or (retry is not None and retry(r[2]))
         ]
 
-    def missing_external(self, name: str) -> list[tuple[int, str]]:
+    def missing_external(
+        self, name: str, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
         rows = self._con().execute(
-            "SELECT t.id, t.path FROM tracks t JOIN features f"
+            "SELECT t.id, t.path, p.reason FROM tracks t JOIN features f"
             " ON f.track_id = t.id AND f.version = ?"
             " LEFT JOIN external_features e ON e.track_id = t.id AND e.name = ?"
+            " LEFT JOIN pass_errors p ON p.track_id = t.id AND p.name = ?"
             " WHERE e.track_id IS NULL ORDER BY t.id",
-            (self._feature_version, name),
+            (self._feature_version, name, name),
         )
-        return [(r[0], _py_path(r[1])) for r in rows]
+        return [
+            (r[0], _py_path(r[1]))
+            for r in rows
+            if r[2] is None or (retry is not None and retry(r[2]))
+        ]
 
     def put_features(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         now, version = time.time(), self._feature_version
@@ -594,10 +613,49 @@ class SQLiteStore(Store):
                 " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM tracks WHERE id = ?)",
                 [(i, name, blob, i) for i, blob in blobs],
             )
+            # done at last (a retry): no longer a failure of this pass
+            tx.executemany(
+                "DELETE FROM pass_errors WHERE name = ? AND track_id = ?",
+                [(name, i) for i, _ in blobs],
+            )
+
+    def _external_rows(self, name: str) -> list[tuple[int, object]]:
+        sql = "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id"
+        return self._con().execute(sql, (name,)).fetchall()
 
     def external_features(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        sql = "SELECT track_id, vector FROM external_features WHERE name = ? ORDER BY track_id"
-        return vector_rows(self._con().execute(sql, (name,)).fetchall())
+        return vector_rows(self._external_rows(name))
+
+    def checked_external_features(
+        self, name: str, size: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        return checked_vector_rows(self._external_rows(name), size)
+
+    # -- per-pass errors --------------------------------------------------------------
+    def put_pass_errors(self, name: str, rows: Sequence[tuple[int, str]]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO pass_errors(track_id, name, reason, at)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tracks WHERE id = ?)",
+                [(int(i), name, reason, now, int(i)) for i, reason in rows],
+            )
+            tx.executemany(
+                "DELETE FROM external_features WHERE name = ? AND track_id = ?",
+                [(name, int(i)) for i, _ in rows],
+            )
+
+    def pass_failures(self, name: str) -> list[Failure]:
+        rows = self._con().execute(
+            "SELECT t.path, t.size, t.mtime, p.reason FROM pass_errors p"
+            " JOIN tracks t ON t.id = p.track_id WHERE p.name = ? ORDER BY t.path",
+            (name,),
+        )
+        return [Failure(_py_path(r[0]), name, r[3], r[1], r[2]) for r in rows]
+
+    def clear_pass_errors(self, name: str) -> int:
+        with self._tx() as tx:
+            return tx.execute("DELETE FROM pass_errors WHERE name = ?", (name,)).rowcount
 
     def counts(self) -> dict[str, int]:
         con = self._con()

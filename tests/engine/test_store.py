@@ -149,6 +149,60 @@ def test_analysis_errors_are_kept_until_the_file_changes(store):
     assert store.failures() == [] and len(store.pending_analysis()) == 1
 
 
+def test_errors_of_a_later_pass_are_kept_with_their_reason_until_the_file_changes(store):
+    """The second pass's failures: per (track, pass), with reasons, in either store."""
+    store.upsert_tracks([info(f"/m/{name}.mp3") for name in "abcd"])
+    a, b, c, d = (t.id for t in store.tracks())
+    store.put_features([(i, np.ones(3)) for i in (a, b, c, d)])
+    store.put_external_features("pass", [(a, np.ones(2))])
+    # an error replaces a vector; unknown tracks are skipped
+    store.put_pass_errors("pass", [(a, "crashed"), (b, "no audio"), (999, "gone")])
+    store.put_pass_errors("other", [(c, "elsewhere")])
+    assert store.external_features("pass")[0].tolist() == []
+    assert [(f.path, f.stage, f.reason) for f in store.pass_failures("pass")] == [
+        ("/m/a.mp3", "pass", "crashed"),
+        ("/m/b.mp3", "pass", "no audio"),
+    ]
+    assert [i for i, _ in store.missing_external("pass")] == [c, d]
+    assert [i for i, _ in store.missing_external("pass", retry=lambda r: r == "crashed")] == [
+        a,
+        c,
+        d,
+    ]
+    # a vector clears the error; a changed file loses it; a removed one takes it along
+    store.put_external_features("pass", [(a, np.ones(2))])
+    store.upsert_tracks([info("/m/b.mp3", mtime=2.0)])
+    assert store.pass_failures("pass") == []
+    store.put_pass_errors("pass", [(d, "no audio")])
+    assert store.remove_paths(["/m/d.mp3"]) == 1
+    assert store.pass_failures("pass") == []
+    assert [f.reason for f in store.pass_failures("other")] == ["elsewhere"]
+    assert store.clear_pass_errors("other") == 1 and store.pass_failures("other") == []
+    # damaged rows are told apart from usable ones
+    store.put_external_features("pass", [(c, np.array([1.0, np.inf]))])
+    ids, X, damaged = store.checked_external_features("pass", 2)
+    assert ids.tolist() == [a] and X.shape == (1, 2) and damaged == [c]
+
+
+def test_an_older_library_gains_the_pass_errors_table_by_a_recorded_migration(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(path)
+    for statement in ";".join(MIGRATIONS[:3]).split(";"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute("PRAGMA user_version = 3")
+    con.execute("INSERT INTO tracks(path, size, mtime, added_at) VALUES ('/m/a.mp3', 1, 1.0, 0)")
+    con.commit()
+    con.close()
+    store = SQLiteStore(path, feature_version=V)
+    store.put_pass_errors("pass", [(1, "no audio")])
+    assert [f.reason for f in store.pass_failures("pass")] == ["no audio"]
+    store.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+    con.close()
+
+
 def test_scan_failures_and_removal(store):
     store.upsert_tracks([info("/m/a.mp3"), info("/m/b.mp3")])
     store.record_scan_failures([Failure("/m/bad.mp3", "scan", "empty file (0 bytes)", 0, 5.0)])
