@@ -9,6 +9,15 @@ destroys objects; when that audio thread needs the Python lock (PySide releases
 Python references held by Qt objects it destroys), neither moves. Posted calls run in
 C++ from the event loop, which does not hold the Python lock, so the audio thread can
 always finish. The only Python that runs for the player is our slots on the GUI thread.
+
+The audio thread's need for the Python lock was traced to the QAudioOutput made here:
+when Qt's FFmpeg audio renderer (connected to its volume, mute and device signals) is
+destroyed on the audio thread, Qt calls the output's ``disconnectNotify``, and PySide
+looks up a Python override of it (once per object, taking the Python lock) while Qt
+holds a signal-slot mutex that ``stop()`` on the GUI thread also needs. The player
+makes that look-up happen on the GUI thread at once (see ``_prime``), so the audio
+thread no longer takes the lock at all; posting the calls keeps the GUI thread from
+waiting with it held, whatever else may take it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,17 @@ from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioDevice, QAudioOutput, QMediaDevices, QMediaPlayer
 
 from engine.tracks import Track
+
+
+def _nothing() -> None:
+    """A slot that is connected and disconnected at once (see ``_prime``)."""
+
+
+def _prime(output: QAudioOutput) -> None:
+    """Have PySide look up ``disconnectNotify`` on ``output`` now, on the GUI thread:
+    its first look-up takes the Python lock, and must not happen on Qt's audio thread."""
+    output.mutedChanged.connect(_nothing)
+    output.mutedChanged.disconnect(_nothing)
 
 
 def _post(target: QObject, slot: str, *args: Any) -> None:
@@ -60,6 +80,7 @@ class Player(QObject):
         super().__init__(parent)
         self._player = QMediaPlayer(self)
         self._audio = QAudioOutput(self)
+        _prime(self._audio)
         self._player.setAudioOutput(self._audio)
         self._track: Track | None = None
         self._pending_seek = -1  # where a cued track starts, once its media is loaded

@@ -577,6 +577,9 @@ def _run_pipeline(
         printer.close()
     for note in result.notes if result is not None else ():
         say(note)
+    if result is not None and result.later_pass_problem:  # the rest stands; status says why
+        say(f"encore: error: {result.later_pass_problem}", file=sys.stderr)
+        failed = True
     return 1 if failed else 0
 
 

@@ -54,6 +54,8 @@ class PipelineReport:
     cancelled: bool = False
     #: None of the folders asked for could be read (missing, or not music): nothing ran.
     nothing_to_scan: bool = False
+    #: Why a later pass could not run at all (its model cannot be loaded): "" when it ran.
+    later_pass_problem: str = ""
 
     def lines(self) -> list[str]:
         out = []
@@ -67,6 +69,8 @@ class PipelineReport:
         out += self.notes
         if self.listen is not None and (self.listen.embedded or self.listen.failed):
             out.append(f"Second pass (neural): {self.listen.summary()}")
+        if self.later_pass_problem:
+            out.append(f"Second pass (neural) did not run: {self.later_pass_problem}")
         return out
 
     def summary(self) -> str:
@@ -127,7 +131,15 @@ def pipeline(
         else:
             report.notes.append("Model: needs at least 2 analysed tracks")
     if analyze and later_passes and not stopped():
-        report.listen = yield from library.listen(token, workers=workers, time_limit=time_limit)
+        from engine.library import LibraryError
+
+        try:
+            report.listen = yield from library.listen(token, workers=workers, time_limit=time_limit)
+        except LibraryError as exc:
+            # not about the files: what the first pass and the model give stands, every
+            # track stays pending, and the next run tries again
+            report.later_pass_problem = str(exc)
+            return report
         # the space up next and the map rank in now holds the new vectors (front ends
         # refresh when ``report.embedded``)
         yield Milestone(PASS_DONE, SECOND_PASS, report.listen)
