@@ -91,7 +91,7 @@ def library_job(
         if isinstance(item, Milestone):
             # The table is refreshed only when it would show something new: a rescan of
             # an unchanged library (every start-up) must not reset the view being scrolled.
-            if store_counts(library) != shown or item.kind == PASS_DONE:
+            if store_counts(library) != shown or _did_work(item):
                 last = time.monotonic()
                 yield snapshot()
             yield item
@@ -103,6 +103,16 @@ def library_job(
     if not (scan or analyze) or store_counts(library) != shown:  # a plain load always shows
         yield snapshot()
     return report.summary()
+
+
+def _did_work(milestone: Milestone) -> bool:
+    """Whether a pass analysed or failed a track (the table's marks and auto-tags change
+    even when the store's counts do not)."""
+    report = milestone.report
+    if milestone.kind != PASS_DONE or report is None:
+        return False
+    done = getattr(report, "analysed", 0) or getattr(report, "embedded", 0)
+    return bool(done or getattr(report, "failed", 0))
 
 
 class JobStatus(QWidget):

@@ -41,3 +41,19 @@ def test_up_next_fills_before_the_second_pass_ends(qtbot, tmp_path):
     assert window.player.track is not None  # the song kept playing through the refresh
     qtbot.waitUntil(lambda: len(window.up_next.tracks) == 5, timeout=30_000)
     close_window(qtbot, window)
+
+
+def test_a_start_up_rescan_of_an_unchanged_library_leaves_the_table_alone(qtbot, trained_home):
+    from desktop.main_window import MainWindow
+    from engine.library import Library
+
+    window = MainWindow(Library(trained_home))
+    qtbot.addWidget(window)
+    snapshots: list[object] = []
+    window.jobs.snapshot.connect(snapshots.append)
+    window.show()
+    qtbot.waitUntil(lambda: not window.jobs.busy and not window.jobs._queue, timeout=60_000)
+    qtbot.wait(200)
+    # the plain load shows the library once; the rescan that follows changes nothing
+    assert len(snapshots) == 1
+    close_window(qtbot, window)
