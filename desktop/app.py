@@ -105,7 +105,8 @@ def close_on_signals(window: QWidget) -> QTimer:
     Python runs signal handlers only between its own bytecodes, never while Qt's event
     loop waits in C++; the returned timer wakes the interpreter four times a second.
     """
-    if signals.on_signal(window.close):
+    # from the event loop, not inside whatever Python code the signal interrupted
+    if signals.on_signal(lambda: QTimer.singleShot(0, window.close)):
         QTimer.singleShot(0, window.close)
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
