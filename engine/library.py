@@ -893,12 +893,12 @@ class Library:
     def import_features(
         self, folder: str | os.PathLike[str], *, train: bool = True
     ) -> Generator[Progress, None, ImportReport]:
-        """Record a Spark job's output (``encore spark-analyze``) as a local scan and
-        analysis would have, then train (unless ``train`` is false).
+        """Record a Spark job's output (``encore spark-analyze``) as a local scan and both
+        analysis passes would have, then train (unless ``train`` is false).
 
         Adds each input folder of the job to the library's folders when it exists on this
         machine, so later rescans keep its tracks up to date. Nothing is written when any
-        row has another feature version.
+        row has another feature or neural version.
         """
         from engine.distributed.importing import ImportReport, SparkOutputError, read_output
 
@@ -914,6 +914,14 @@ class Library:
                 errors = self._upsert_by_id(batch.failed)
                 self._store.put_analysis_errors(errors)
                 report.analysis_failed += len(errors)
+                # the second pass, stored as listen() stores it (after put_features: a
+                # changed track's upsert drops its old vectors of every pass)
+                if heard := self._ids_by_path(batch.heard):
+                    self._store.put_external_features(NEURAL_FEATURES, heard)
+                    report.embedded += len(heard)
+                if unheard := self._ids_by_path(batch.unheard):
+                    self._store.put_pass_errors(NEURAL_FEATURES, unheard)
+                    report.neural_failed += len(unheard)
                 roots |= batch.roots
                 self._index = self._neural = None
                 yield Progress(batch.done, batch.total, batch.last, "Importing features")
@@ -926,6 +934,14 @@ class Library:
             if card is not None:
                 report.trained_on, report.k = card.library_size, card.k
         return report
+
+    def _ids_by_path(self, rows: Sequence[tuple[str, V]]) -> list[tuple[int, V]]:
+        """``(path, value)`` rows of known tracks keyed by track id (others are dropped)."""
+        return [
+            (track.id, value)
+            for path, value in rows
+            if (track := self._store.track_by_path(path)) is not None
+        ]
 
     def _upsert_by_id(self, rows: Sequence[tuple[TrackInfo, V]]) -> list[tuple[int, V]]:
         """Record ``(track info, value)`` rows as tracks; the values keyed by track id."""

@@ -1,8 +1,9 @@
 """Read a Spark job's Parquet output for ``encore import-features OUT``.
 
 Reads ``features/`` and ``failures/`` with pyarrow (no Spark needed) as a local scan and
-analysis would have found them: tracks with their tags and vectors, files that could not
-be read, tracks that could not be analysed with their error.
+both analysis passes would have found them: tracks with their tags and vectors (the
+hand-made features and the neural embedding), files that could not be read, tracks that
+could not be analysed or heard with their error.
 :meth:`engine.library.Library.import_features` records them and trains the model.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from engine.analysis.features import FEATURE_VERSION, N_FEATURES
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
+from engine.neural.embedding import NEURAL_FEATURES, VECTOR_SIZE
 from engine.tracks import TAG_FIELDS, TEXT_TAGS, Failure, TrackInfo, plural
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ class ImportReport:
     analysed: int = 0
     analysis_failed: int = 0
     unreadable: int = 0
+    embedded: int = 0  # with the second pass's vector
+    neural_failed: int = 0
     folders: tuple[str, ...] = ()
     trained_on: int = 0
     k: int = 0
@@ -46,7 +50,8 @@ class ImportReport:
     def summary(self) -> str:
         text = (
             f"{self.analysed + self.analysis_failed} tracks ({self.analysed} analysed, "
-            f"{self.analysis_failed} could not be analysed), {self.unreadable} unreadable"
+            f"{self.analysis_failed} could not be analysed), {self.unreadable} unreadable; "
+            f"second pass: {self.embedded} heard, {self.neural_failed} could not be"
         )
         if self.trained_on:
             text += f"; trained on {self.trained_on} tracks with k={self.k} clusters"
@@ -65,12 +70,28 @@ def _dataset(folder: Path) -> ds.Dataset | None:
     return dataset if dataset.files else None
 
 
+def _has_neural(dataset: ds.Dataset | None) -> bool:
+    """True when ``dataset`` has the second pass's columns (an older job wrote none)."""
+    return dataset is not None and "neural_features" in dataset.schema.names
+
+
 def _check_versions(dataset: ds.Dataset | None, name: str) -> None:
-    """Refuse the import when any row was made by another feature version."""
+    """Refuse the import when any row was made by another feature or neural version."""
     import pyarrow.compute as pc
 
     if dataset is None:
         return
+    if _has_neural(dataset):
+        names = dataset.to_table(columns=["neural_features"]).column("neural_features")
+        counts = {v["values"]: v["counts"] for v in pc.value_counts(names).to_pylist()}
+        foreign = {v: n for v, n in counts.items() if v is not None and v != NEURAL_FEATURES}
+        if foreign:
+            found = ", ".join(f"{plural(n, 'row')} of {v}" for v, n in sorted(foreign.items()))
+            raise SparkOutputError(
+                f"{name}/ holds neural vectors this Encore cannot use ({found}; this Encore "
+                f"computes {NEURAL_FEATURES}): rerun the Spark job with this Encore version "
+                "on every machine; nothing was imported"
+            )
     versions = dataset.to_table(columns=["feature_version"]).column("feature_version")
     counts = {v["values"]: v["counts"] for v in pc.value_counts(versions).to_pylist()}
     foreign = {v: n for v, n in counts.items() if v is not None and v != FEATURE_VERSION}
@@ -95,15 +116,26 @@ def _lists(batch: pa.RecordBatch, names: list[str]) -> dict[str, list[Any]]:
     return {name: batch.column(name).to_pylist() for name in names}
 
 
-def _matrix(column: pa.Array) -> np.ndarray:
-    """An Arrow list<float> column as an (n, N_FEATURES) float32 matrix, checked."""
+def _matrix(column: pa.Array, size: int = N_FEATURES) -> np.ndarray:
+    """An Arrow list<float> column without nulls as an (n, size) float32 matrix, checked."""
     import pyarrow.compute as pc
 
     lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
-    if column.null_count or not np.all(lengths == N_FEATURES):
-        raise SparkOutputError(f"features/ holds vectors that are not {N_FEATURES} values long")
+    if column.null_count or not np.all(lengths == size):
+        raise SparkOutputError(f"features/ holds vectors that are not {size} values long")
     values = column.flatten().to_numpy(zero_copy_only=False)
-    return values.astype(np.float32, copy=False).reshape(-1, N_FEATURES)
+    return values.astype(np.float32, copy=False).reshape(-1, size)
+
+
+def _heard(batch: pa.RecordBatch, paths: list[str]) -> list[tuple[str, np.ndarray]]:
+    """The second pass's vectors of a features batch, by path (null: not heard)."""
+    import pyarrow.compute as pc
+
+    column = batch.column("neural_vector")
+    keep = pc.is_valid(column)
+    vectors = _matrix(pc.filter(column, keep), VECTOR_SIZE)
+    kept = [p for p, k in zip(paths, keep.to_pylist(), strict=True) if k]
+    return list(zip(kept, vectors, strict=True))
 
 
 def _info(rows: dict[str, list[Any]], i: int) -> TrackInfo:
@@ -121,6 +153,8 @@ class OutputBatch:
     failed: list[tuple[TrackInfo, str]]  # tracks that could not be analysed, and why
     unreadable: list[Failure]  # files that are not tracks
     roots: set[str]  # the job's input folders
+    heard: list[tuple[str, np.ndarray]]  # analysed tracks' neural vectors, by path
+    unheard: list[tuple[str, str]]  # analysed tracks the second pass failed on, and why
     done: int  # rows read so far …
     total: int  # … of this many
     last: str  # the last path read
@@ -131,7 +165,8 @@ def read_output(folder: str | os.PathLike[str]) -> Iterator[OutputBatch]:
 
     Only reads; :meth:`engine.library.Library.import_features` records what it yields.
     Raises :class:`SparkOutputError` before yielding anything when there is no output or
-    any row has another feature version.
+    any row has another feature or neural version. A batch's neural rows are about
+    tracks in its own or an earlier batch (``features/`` is read first).
     """
     try:
         import pyarrow  # noqa: F401 - only to tell the user what is missing
@@ -151,14 +186,16 @@ def read_output(folder: str | os.PathLike[str]) -> Iterator[OutputBatch]:
     total = sum(d.count_rows() for d in (features, failures) if d is not None)
     done = 0
     columns = ["path", "size", "mtime", *TAG_FIELDS, "root"]
-    for batch in _batches(features, [*columns, "vector"]):
+    neural = ["neural_vector"] if _has_neural(features) else []
+    for batch in _batches(features, [*columns, "vector", *neural]):
         rows = _lists(batch, columns)
         vectors = _matrix(batch.column("vector"))
         n = len(rows["path"])
         done += n
         analysed = [(_info(rows, i), vectors[i]) for i in range(n)]
+        heard = _heard(batch, rows["path"]) if neural else []
         roots = {r for r in rows["root"] if r}
-        yield OutputBatch(analysed, [], [], roots, done, total, rows["path"][-1])
+        yield OutputBatch(analysed, [], [], roots, heard, [], done, total, rows["path"][-1])
     for batch in _batches(failures, [*columns, "stage", "error"]):
         rows = _lists(batch, [*columns, "stage", "error"])
         n = len(rows["path"])
@@ -168,10 +205,13 @@ def read_output(folder: str | os.PathLike[str]) -> Iterator[OutputBatch]:
         unreadable = [
             Failure(rows["path"][i], "scan", rows["error"][i], rows["size"][i], rows["mtime"][i])
             for i in range(n)
-            if rows["stage"][i] != "analyze"
+            if rows["stage"][i] not in ("analyze", "neural")
         ]
         failed = [
             (_info(rows, i), rows["error"][i]) for i in range(n) if rows["stage"][i] == "analyze"
         ]
+        unheard = [
+            (rows["path"][i], rows["error"][i]) for i in range(n) if rows["stage"][i] == "neural"
+        ]
         roots = {r for r in rows["root"] if r}
-        yield OutputBatch([], failed, unreadable, roots, done, total, rows["path"][-1])
+        yield OutputBatch([], failed, unreadable, roots, [], unheard, done, total, rows["path"][-1])

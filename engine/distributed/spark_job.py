@@ -1,4 +1,4 @@
-"""The Spark job: analyse every music file under a folder on a cluster, then train.
+"""The Spark job: both analysis passes over every music file under a folder, on a cluster.
 
 Run it with ``spark-submit`` against any master::
 
@@ -10,16 +10,21 @@ or from Encore's command line, which builds the session itself::
     encore spark-analyze --master 'local[*]' --input ~/Music --output /tmp/encore-out
 
 The driver lists the files (so the input folder must be at the same path on every
-machine), the executors read tags and extract features with exactly the code of local
+machine), the executors read tags and run both passes with exactly the code of local
 analysis (:func:`engine.ingest.tags.read_info`,
-:func:`engine.analysis.features.analyze_file`). Under ``--output`` it writes Parquet:
+:func:`engine.analysis.features.analyze_file`, then
+:func:`engine.neural.embedding.embed_track` with the network's files shipped with the job
+and checked against the driver's SHA-256). Under ``--output`` it writes Parquet:
 
 ``features/``
     One row per analysed track: path, size, mtime, the tags, duration, root (the input
-    folder), feature_version and ``vector`` (98 float32 values).
+    folder), feature_version, ``vector`` (98 float32 values), ``neural_features`` (the
+    second pass's name, e.g. ``musicnn-1``) and ``neural_vector`` (250 float32 values;
+    null when the second pass failed on the file).
 ``failures/``
     One row per file that could not be read (stage ``scan``) or analysed (stage
-    ``analyze``): path, error, stage, size, mtime, and the tags when they were read.
+    ``analyze``), or heard by the second pass (stage ``neural``: the track is in
+    ``features/`` too): path, error, stage, size, mtime, and the tags when they were read.
 ``encore import-features OUT`` loads them into a desktop library and trains its model
 there (KMeans on at most 20,000 sampled tracks: seconds).
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import hashlib
 import math
 import os
 import shutil
@@ -46,6 +52,14 @@ from engine.analysis.pool import safe_call
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
 from engine.ingest.scan import walk_audio
 from engine.ingest.tags import TagError, read_info
+from engine.neural import musicnn
+from engine.neural.embedding import (
+    MODEL_UNLOADABLE,
+    NEURAL_FEATURES,
+    embed_track,
+    vector_problem,
+)
+from engine.neural.musicnn import ModelFilesError, check_model
 from engine.tracks import TAG_FIELDS
 
 if TYPE_CHECKING:
@@ -68,14 +82,19 @@ TRACK_FIELDS: tuple[str, ...] = ("path", "size", "mtime", *TAG_FIELDS)
 RESULT_SCHEMA = (
     "path string, size long, mtime double, title string, artist string, album string, "
     "albumartist string, genre string, tracknumber int, year int, duration double, "
-    "root string, feature_version int, vector array<float>, stage string, error string"
+    "root string, feature_version int, vector array<float>, neural_features string, "
+    "neural_vector array<float>, stage string, error string"
 )
 RESULT_COLUMNS: tuple[str, ...] = tuple(part.split()[0] for part in RESULT_SCHEMA.split(", "))
 FAILURE_COLUMNS: tuple[str, ...] = (
     "path",
     "error",
     "stage",
-    *(c for c in RESULT_COLUMNS if c not in ("path", "error", "stage", "vector")),
+    *(c for c in RESULT_COLUMNS if c not in ("path", "error", "stage", "vector", "neural_vector")),
+)
+#: The network's files, shipped to every executor with the job.
+MODEL_FILES: tuple[str, ...] = tuple(
+    f"{musicnn.STEM}.{suffix}" for suffix in ("json", "npz", "onnx")
 )
 
 
@@ -90,21 +109,58 @@ class JobReport:
     files: int = 0
     analysed: int = 0
     failed: int = 0
+    embedded: int = 0  # heard by the second pass
+    neural_failed: int = 0
     output: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
-            f"{self.files} files: {self.analysed} analysed, {self.failed} failed; "
+            f"{self.files} files: {self.analysed} analysed, {self.failed} failed; second "
+            f"pass: {self.embedded} heard, {self.neural_failed} failed; "
             f"wrote {self.output} in {self.seconds:.1f} s"
         )
 
 
 # -- executors ------------------------------------------------------------------------
-def analyse_row(path: str, size: int, mtime: float, root: str) -> dict[str, Any]:
-    """One result row for one file: tags and vector, or the reason it failed.
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of the network's files in ``folder`` (:class:`OSError` when one is missing)."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in MODEL_FILES}
 
+
+def shipped_model_problem(folder: Path, expected: dict[str, str]) -> str:
+    """Why the network's files in ``folder`` must not be used ("" when they may): they must
+    be the driver's (``expected``: their SHA-256) and pass the card's own checks."""
+    try:
+        found = file_digests(folder)
+    except OSError as exc:
+        return f"the job's copy of the network's files is missing on this executor: {exc}"
+    wrong = sorted(name for name in MODEL_FILES if found[name] != expected.get(name))
+    if wrong:
+        return (
+            f"the job's copy of {', '.join(wrong)} on this executor is not the driver's (SHA-256)"
+        )
+    try:
+        check_model(folder)
+    except ModelFilesError as exc:
+        return str(exc)
+    return ""
+
+
+def analyse_row(
+    path: str,
+    size: int,
+    mtime: float,
+    root: str,
+    *,
+    models: Path | None = None,
+    model_problem: str = "",
+) -> dict[str, Any]:
+    """One result row for one file: tags and both passes' vectors, or the reason one failed.
+
+    ``models``: the checked folder of the network's files (``None``: first pass only);
+    ``model_problem``: why they cannot be used, the second pass's error for every file.
     Errors are worded as local scanning and analysis word them (the same functions
     raise them), and no exception escapes: one bad file must not fail a task.
     """
@@ -122,23 +178,51 @@ def analyse_row(path: str, size: int, mtime: float, root: str) -> dict[str, Any]
     vector, _, error = safe_call(analyze_file, path)
     if vector is None:
         row.update(stage="analyze", error=error)
+        return row  # as locally: the second pass hears analysed tracks only
+    row["vector"] = vector
+    if models is None and not model_problem:
+        return row
+    row["neural_features"] = NEURAL_FEATURES
+    if model_problem:  # no verdict on the file: the desktop's next analyze retries it
+        row.update(stage="neural", error=MODEL_UNLOADABLE + model_problem)
+        return row
+    heard, _, error = safe_call(partial(embed_track, models_dir=models), path)
+    problem = error or vector_problem(heard)
+    if problem:
+        row.update(stage="neural", error=problem)
     else:
-        row["vector"] = vector
+        row["neural_vector"] = heard
     return row
 
 
-def analyse_batches(batches: Iterator[pd.DataFrame], root: str) -> Iterator[pd.DataFrame]:
-    """``mapInPandas`` body: a result row for every ``(path, size, mtime)`` row."""
+def analyse_batches(
+    batches: Iterator[pd.DataFrame], root: str, digests: dict[str, str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` body: a result row for every ``(path, size, mtime)`` row.
+
+    ``digests``: SHA-256 of the network's files on the driver, shipped with the job
+    (``SparkContext.addFile``); ``None`` runs the first pass only.
+    """
     import pandas as pd
     from threadpoolctl import threadpool_limits
+
+    models, problem = None, ""
+    if digests is not None:
+        from pyspark import SparkFiles
+
+        # addFile puts them in this executor's SparkFiles folder; checked once per task
+        # (~10 ms), so a copy damaged on its way fails loudly instead of embedding wrongly
+        models = Path(SparkFiles.getRootDirectory())
+        problem = shipped_model_problem(models, digests)
 
     # Spark runs one Python worker per task slot, a slot per core. numpy's BLAS would
     # start a thread per core in each of them, and they fight over the cores (measured
     # locally: 2.4x slower per track): one BLAS thread each, as engine/analysis/pool.py does.
+    # onnxruntime likewise gets one intra-op thread (engine.neural.embedding's network).
     with threadpool_limits(1):
         for batch in batches:
             rows = [
-                analyse_row(str(p), int(s), float(m), root)
+                analyse_row(str(p), int(s), float(m), root, models=models, model_problem=problem)
                 for p, s, m in zip(batch["path"], batch["size"], batch["mtime"], strict=True)
             ]
             # object columns: nullable ints stay ints (not NaN floats) on their way to Arrow
@@ -166,6 +250,23 @@ def list_files(root: str, problems: list[str]) -> list[tuple[str, int, float]]:
     return files
 
 
+def find_models() -> Path:
+    """The driver's checked folder of the network's files, or :class:`SparkJobError`.
+
+    ``models/`` beside the engine package; when the engine was imported from a zip
+    (``spark-submit --py-files encore.zip`` from a checkout), ``./models``.
+    """
+    folder = musicnn.MODELS_DIR
+    if not folder.is_dir() and (Path.cwd() / "models").is_dir():
+        folder = Path.cwd() / "models"
+    try:
+        check_model(folder)
+    except ModelFilesError as exc:
+        # the expensive half cannot run anywhere: say so before Spark starts
+        raise SparkJobError(f"the second pass (neural) cannot run: {exc}") from None
+    return folder
+
+
 def _output_uri(output: str) -> str:
     """A local output folder made absolute (executors resolve relative paths elsewhere)."""
     if "://" in output or output.startswith("file:"):
@@ -182,8 +283,9 @@ def run(
 ) -> JobReport:
     """Analyse the music under ``input_dir`` on ``spark``'s cluster; write ``output_dir``.
 
-    Files that cannot be read or analysed become rows of ``failures/``, never job
-    failures. ``features/`` and ``failures/`` are replaced if they exist.
+    Both passes run in the executors, the network's files shipped with the job. Files
+    that cannot be read or analysed become rows of ``failures/``, never job failures.
+    ``features/`` and ``failures/`` are replaced if they exist.
     """
     from pyspark import StorageLevel
 
@@ -198,14 +300,20 @@ def run(
         (warn or _warn)(problem)
     if not files:
         raise SparkJobError(f"no music files under {root}")
+    models = find_models()
     report.files = len(files)
     spark.conf.set(ARROW, "true")  # toPandas() of the vectors goes through Arrow
     sc = spark.sparkContext
+    for name in MODEL_FILES:  # 3.3 MB, fetched once per executor
+        sc.addFile(str(models / name))
+    digests = file_digests(models)
     slices = min(
         len(files), max(math.ceil(len(files) / FILES_PER_PARTITION), 2 * sc.defaultParallelism)
     )
     listed = spark.createDataFrame(sc.parallelize(files, slices), INPUT_SCHEMA)
-    analysed = listed.mapInPandas(partial(analyse_batches, root=root), RESULT_SCHEMA)
+    analysed = listed.mapInPandas(
+        partial(analyse_batches, root=root, digests=digests), RESULT_SCHEMA
+    )
     # The results are read twice (features, failures): keep them rather than analyse
     # again, spilling to disk when memory is short.
     analysed = analysed.persist(StorageLevel.MEMORY_AND_DISK)
@@ -215,6 +323,8 @@ def run(
         failures = analysed.where("error IS NOT NULL").select(*FAILURE_COLUMNS)
         report.analysed = features.count()
         report.failed = report.files - report.analysed
+        report.embedded = features.where("neural_vector IS NOT NULL").count()
+        report.neural_failed = report.analysed - report.embedded
         # coalesce only now: before the cache is filled it would shrink the analysis
         # itself to that many tasks. A few big files read faster than thousands of tiny ones.
         parts = max(1, math.ceil(report.analysed / ROWS_PER_FILE))
@@ -302,6 +412,7 @@ def analyze_on(
         raise SparkJobError("Spark is not installed: pip install 'encore[spark]'") from None
     if not os.path.isdir(os.path.expanduser(input_dir)):  # before Spark's slow start
         raise SparkJobError(f"input folder not found: {input_dir}")
+    find_models()  # likewise
     try:
         spark = build_session(master)
         try:
