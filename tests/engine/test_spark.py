@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ def spark(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
+        # executors run this Python (a cluster's workers are told so the same way)
+        "PYSPARK_PYTHON": sys.executable,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     return encore(None, *args, env=env, cwd=cwd, timeout=300)
@@ -64,14 +67,110 @@ def stored_vectors(home: Path, name: str | None = None) -> dict[str, np.ndarray]
         library.close()
 
 
-def test_spark_job_gives_both_passes_and_the_recommendations_of_local_analysis(tmp_path, music):
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory: pytest.TempPathFactory):
+    """A standalone Spark cluster on loopback: a master and one worker of 2 cores, started
+    with pyspark's own ``spark-class`` (no Spark installation); yields the master's URL."""
+    import socket
+    import time
+
+    import pyspark
+
+    spark_home = Path(pyspark.__file__).parent
+    spark_class = str(spark_home / "bin" / "spark-class")
+    logs = tmp_path_factory.mktemp("spark-cluster")
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(spark_home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    port = _free_port()
+    url = f"spark://127.0.0.1:{port}"
+    started = []
+    master_log = logs / "master.log"
+    with master_log.open("w") as log:
+        started.append(
+            subprocess.Popen(
+                [
+                    spark_class,
+                    "org.apache.spark.deploy.master.Master",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--webui-port",
+                    str(_free_port()),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, master_log.read_text()[-3000:]
+                time.sleep(0.5)
+        with (logs / "worker.log").open("w") as log:
+            started.append(
+                subprocess.Popen(
+                    [
+                        spark_class,
+                        "org.apache.spark.deploy.worker.Worker",
+                        url,
+                        "--cores",
+                        "2",
+                        "--memory",
+                        "2g",
+                        "--webui-port",
+                        str(_free_port()),
+                        "--work-dir",
+                        str(logs / "work"),
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        while "Registering worker" not in master_log.read_text():
+            assert time.monotonic() < deadline, master_log.read_text()[-3000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        for proc in started:
+            proc.terminate()
+        for proc in started:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.parametrize("cluster", ["local", "standalone"])
+def test_spark_job_gives_both_passes_and_the_recommendations_of_local_analysis(
+    tmp_path, music, cluster, request
+):
     import pyarrow.parquet as pq
 
     from engine.library import Library
     from engine.similarity.model import load_model
 
+    master = "local[2]" if cluster == "local" else request.getfixturevalue("standalone")
     out = tmp_path / "out"
-    analyze = ("spark-analyze", "--master", "local[2]", "--input", str(music), "--output", str(out))
+    analyze = ("spark-analyze", "--master", master, "--input", str(music), "--output", str(out))
     job = spark(tmp_path, *analyze)
     assert "10 files: 8 analysed, 2 failed" in job.stdout, job.stdout
 
