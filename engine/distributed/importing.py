@@ -75,32 +75,33 @@ def _has_neural(dataset: ds.Dataset | None) -> bool:
     return dataset is not None and "neural_features" in dataset.schema.names
 
 
-def _check_versions(dataset: ds.Dataset | None, name: str) -> None:
-    """Refuse the import when any row was made by another feature or neural version."""
+def _foreign(dataset: ds.Dataset, column: str, expected: object, what: str) -> str:
+    """How many rows hold a ``column`` value other than ``expected`` ("3 rows of …"), or
+    "" when none does."""
     import pyarrow.compute as pc
 
+    values = dataset.to_table(columns=[column]).column(column)
+    counts = {v["values"]: v["counts"] for v in pc.value_counts(values).to_pylist()}
+    foreign = {v: n for v, n in counts.items() if v is not None and v != expected}
+    return ", ".join(f"{plural(n, 'row')} of {what}{v}" for v, n in sorted(foreign.items()))
+
+
+def _check_versions(dataset: ds.Dataset | None, name: str) -> None:
+    """Refuse the import when any row was made by another feature or neural version."""
     if dataset is None:
         return
-    if _has_neural(dataset):
-        names = dataset.to_table(columns=["neural_features"]).column("neural_features")
-        counts = {v["values"]: v["counts"] for v in pc.value_counts(names).to_pylist()}
-        foreign = {v: n for v, n in counts.items() if v is not None and v != NEURAL_FEATURES}
-        if foreign:
-            found = ", ".join(f"{plural(n, 'row')} of {v}" for v, n in sorted(foreign.items()))
-            raise SparkOutputError(
-                f"{name}/ holds neural vectors this Encore cannot use ({found}; this Encore "
-                f"computes {NEURAL_FEATURES}): rerun the Spark job with this Encore version "
-                "on every machine; nothing was imported"
-            )
-    versions = dataset.to_table(columns=["feature_version"]).column("feature_version")
-    counts = {v["values"]: v["counts"] for v in pc.value_counts(versions).to_pylist()}
-    foreign = {v: n for v, n in counts.items() if v is not None and v != FEATURE_VERSION}
-    if foreign:
-        found = ", ".join(f"{plural(n, 'row')} of version {v}" for v, n in sorted(foreign.items()))
+    rerun = "rerun the Spark job with this Encore version on every machine; nothing was imported"
+    found = _has_neural(dataset) and _foreign(dataset, "neural_features", NEURAL_FEATURES, "")
+    if found:
+        raise SparkOutputError(
+            f"{name}/ holds neural vectors this Encore cannot use ({found}; this Encore "
+            f"computes {NEURAL_FEATURES}): {rerun}"
+        )
+    found = _foreign(dataset, "feature_version", FEATURE_VERSION, "version ")
+    if found:
         raise SparkOutputError(
             f"{name}/ holds features this Encore cannot use ({found}; this Encore computes "
-            f"version {FEATURE_VERSION}): rerun the Spark job with this Encore version on "
-            "every machine; nothing was imported"
+            f"version {FEATURE_VERSION}): {rerun}"
         )
 
 
