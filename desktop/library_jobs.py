@@ -18,7 +18,7 @@ from desktop.tasks import TaskRunner
 from desktop.worker import Task
 from engine.collection import Collection, build_collection
 from engine.library import Library
-from engine.pipeline import MODEL_READY, PASS_DONE, SECOND_PASS, Milestone, PipelineReport, pipeline
+from engine.pipeline import FIRST_PASS, MODEL_READY, PASS_DONE, Milestone, PipelineReport, pipeline
 from engine.progress import CancelToken, Progress
 from engine.tracks import Track
 
@@ -111,8 +111,7 @@ def _did_work(milestone: Milestone) -> bool:
     report = milestone.report
     if milestone.kind != PASS_DONE or report is None:
         return False
-    done = getattr(report, "analysed", 0) or getattr(report, "embedded", 0)
-    return bool(done or getattr(report, "failed", 0))
+    return bool(report.done or report.failed)
 
 
 class JobStatus(QWidget):
@@ -179,7 +178,7 @@ class LibraryJobs(QObject):
             self.snapshot.emit(item)
         elif isinstance(item, Milestone) and (
             item.kind == MODEL_READY
-            or (item.kind == PASS_DONE and item.detail == SECOND_PASS and item.report.embedded)
+            or (item.kind == PASS_DONE and item.detail != FIRST_PASS and item.report.done)
         ):
             self._model_announced = True
             self.model_changed.emit()

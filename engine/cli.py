@@ -547,18 +547,18 @@ def _run_pipeline(
             else:
                 say(f"Scan: {report.summary()}")
         elif item.kind == PASS_DONE and item.detail == FIRST_PASS:
-            rate = f" in {seconds:.1f} s" if report.analysed else ""
+            rate = f" in {seconds:.1f} s" if report.done else ""
             say(f"Analysis: {report.summary()}{rate}")
             if report.failed or report.damaged:
                 say("  see `encore status` for the reasons")
-            if report.failed and not report.analysed:
+            if report.failed and not report.done:
                 say("encore: error: no file could be analysed", file=sys.stderr)
                 failed = True
         elif item.kind == MODEL_READY:
             say(f"Model ready: {report.library_size} tracks, k={report.k} (recommend works now)")
         elif item.kind == PASS_DONE:
-            rate = f" in {seconds:.1f} s" if report.embedded else ""
-            say(f"Second pass (neural): {report.summary()}{rate}")
+            rate = f" in {seconds:.1f} s" if report.done else ""
+            say(f"{report.title[:1].upper()}{report.title[1:]}: {report.summary()}{rate}")
 
     steps = pipeline(
         library,
@@ -566,7 +566,7 @@ def _run_pipeline(
         scan=scan,
         analyze=analyze,
         train=train,
-        later_passes=not getattr(args, "fast_only", False),
+        later_passes_too=not getattr(args, "fast_only", False),
         retry_failed=getattr(args, "retry_failed", False),
         workers=getattr(args, "workers", None),
         whole=getattr(args, "whole_tracks", False),

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,14 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from engine.analysis.damage import assess
-from engine.analysis.features import FEATURE_VERSION, N_FEATURES, analyze_track
-from engine.analysis.pool import (
-    DAMAGED_FEATURES_REASON,
-    DEFAULT_TIME_LIMIT,
-    analyze_paths,
-    is_retried,
-)
+from engine.analysis.features import FEATURE_VERSION, N_FEATURES
+from engine.analysis.pool import DAMAGED_FEATURES_REASON, DEFAULT_TIME_LIMIT, is_retried
 from engine.errors import describe
 from engine.ingest import scan as scanning
 from engine.ingest.covers import cover_cache_name, cover_source, find_cover
@@ -39,15 +32,16 @@ from engine.neural.embedding import (
     MODEL_UNLOADABLE,
     NEURAL_FEATURES,
     NEURAL_VERSION,
-    embed_track,
-    is_model_failure,
-    vector_problem,
 )
 from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
 from engine.neural.embedding import split as split_neural
 from engine.neural.musicnn import CardError, ModelFilesError, check_model, load_card
 from engine.neural.tags import Description, guessed_genres, shown_tags_many
 from engine.neural.tags import describe as describe_text
+from engine.passes import first_pass, later_passes
+from engine.passes.base import AnalysisPass
+from engine.passes.inputs import KeptInputs
+from engine.passes.runner import RunReport, retried, run_passes
 from engine.paths import models_dir, set_store_setting, state_dir, store_setting
 from engine.progress import CancelToken, Progress, run
 from engine.similarity import atlas
@@ -90,16 +84,8 @@ RULES_KEY = "radio_rules"
 WEIGHTS_KEY = "family_weights"
 #: The store setting that holds the seconds a file may take to analyse.
 TIME_LIMIT_KEY = "analysis_time_limit"
-#: Analysis results are written in transactions of this many tracks.
-WRITE_BATCH = 16
 #: The stage of the second pass's failures (:class:`Failure`).
 NEURAL_STAGE = "neural"
-
-
-def neural_retried(reason: str) -> bool:
-    """True when a second-pass ``reason`` is no verdict on the file (a crash, a time-out,
-    a stored vector found damaged, the network not loading): tried again on every run."""
-    return is_retried(reason) or reason == DAMAGED_NEURAL_REASON or is_model_failure(reason)
 
 
 class LibraryError(Exception):
@@ -131,6 +117,18 @@ class ListenReport:
     def summary(self) -> str:
         text = f"{self.embedded} embedded, {self.failed} failed"
         return text + (" (cancelled)" if self.cancelled else "")
+
+
+def analyze_report(done: RunReport) -> AnalyzeReport:
+    """The first pass's part of a run."""
+    found = done.passes[first_pass().name]
+    return AnalyzeReport(found.done, found.failed, found.damaged, done.cancelled)
+
+
+def listen_report(done: RunReport) -> ListenReport:
+    """The later passes' part of a run, together."""
+    later = [done.passes[p.name] for p in later_passes() if p.name in done.passes]
+    return ListenReport(sum(r.done for r in later), sum(r.failed for r in later), done.cancelled)
 
 
 def recover_damaged_store(home: str | os.PathLike[str] | None = None) -> Path:
@@ -207,72 +205,27 @@ class Library:
         retry_failed: bool = False,
         time_limit: float | None = None,
     ) -> Generator[Progress, None, AnalyzeReport]:
-        """Extract features for every track that needs it (or just ``track_ids``).
+        """The first pass (the hand-made features) on every track that needs it (or just
+        ``track_ids``).
 
         Tracks whose analysis crashed or timed out are tried again; ``retry_failed``
-        tries every failed track again, in every pass (the second pass's verdicts are
+        tries every failed track again, in every pass (the later passes' verdicts are
         forgotten, so the next :meth:`listen` tries those files again too). ``whole``
         analyses every sample instead of excerpts of long tracks. ``time_limit``: seconds
         per file (default: the library's setting, :meth:`time_limit`).
         """
-        self._record_damaged_features()  # so that they are analysed again now
         if retry_failed:  # every pass: the next listen() hears the files it failed on again
-            self._store.clear_pass_errors(NEURAL_FEATURES)
-        todo = self._store.pending_analysis(retry=(lambda _: True) if retry_failed else is_retried)
-        if track_ids is not None:
-            wanted = set(track_ids)
-            todo = [item for item in todo if item[0] in wanted]
-        claimed = {
-            t.id: t.duration for t in self._store.tracks_by_ids([i for i, _ in todo]).values()
-        }
-        report = AnalyzeReport()
-        vectors: list[tuple[int, np.ndarray]] = []
-        errors: list[tuple[int, str]] = []
-        decoded: list[tuple[int, float, str]] = []
-
-        def flush() -> None:
-            if vectors:
-                self._store.put_features(vectors)
-            if decoded:
-                self._store.put_decoded(decoded)
-            if errors:
-                self._store.put_analysis_errors(errors)
-            vectors.clear()
-            errors.clear()
-            decoded.clear()
-            self._index = self._neural = None
-
-        yield Progress(0, len(todo), "", "Analysing")
-        try:
-            analyzer = partial(analyze_track, whole=whole)
-            outcomes = analyze_paths(
-                todo,
-                analyzer,
-                workers=workers,
-                cancel=cancel,
-                log_path=str(self.log_path),
-                time_limit=time_limit or self.time_limit(),
-            )
-            for done, outcome in enumerate(outcomes, 1):
-                if outcome.vector is not None:
-                    vectors.append((outcome.track_id, outcome.vector))
-                    report.analysed += 1
-                    seconds, note = assess(
-                        outcome.path, outcome.seconds, claimed.get(outcome.track_id)
-                    )
-                    if seconds is not None:  # how long it plays, when that is known
-                        decoded.append((outcome.track_id, seconds, note))
-                        report.damaged += bool(note)
-                else:
-                    errors.append((outcome.track_id, outcome.error))
-                    report.failed += 1
-                if len(vectors) + len(errors) >= WRITE_BATCH:
-                    flush()
-                yield Progress(done, len(todo), outcome.path, "Analysing")
-        finally:
-            flush()  # keep every finished result, even when cancelled or interrupted
-        report.cancelled = bool(cancel and cancel.cancelled)
-        return report
+            self.clear_failures(later_passes())
+        done = yield from self.run_passes(
+            [first_pass()],
+            cancel=cancel,
+            workers=workers,
+            track_ids=track_ids,
+            whole=whole,
+            retry_failed=retry_failed,
+            time_limit=time_limit,
+        )
+        return analyze_report(done)
 
     def listen(
         self,
@@ -281,84 +234,96 @@ class Library:
         workers: int | None = None,
         time_limit: float | None = None,
         retry_failed: bool = False,
+        kept: KeptInputs | None = None,
     ) -> Generator[Progress, None, ListenReport]:
-        """The second pass: the neural embedding and tags of every analysed track that
-        has none of :data:`NEURAL_VERSION` yet, in low-priority worker processes.
+        """The later passes (the neural embedding and tags) on every analysed track that
+        has none of their current version yet, in low-priority worker processes, from
+        ``kept`` inputs where the first pass's decode kept them.
 
         Resumable (each finished track is kept) and cancellable like :meth:`analyze`, with
-        the same failure policy. A file the network cannot take (not decodable, or NaN or
-        infinite output) is recorded with its reason and not tried again until it changes
-        (or ``retry_failed``); a crash or time-out is tried again on the next run. When the
-        network cannot be loaded (``models/`` missing, damaged or changed) no file is at
-        fault: the pass stops at once with a :class:`LibraryError` saying why, and every
-        track not heard yet stays pending.
+        the same failure policy. When a pass's model cannot be loaded (``models/``
+        missing, damaged or changed) no file is at fault: the pass stops at once with a
+        :class:`LibraryError` saying why, and every track not heard yet stays pending.
         """
-        self._record_damaged_neural()  # so that they are embedded again now
-        retry = (lambda _: True) if retry_failed else neural_retried
-        todo = self._store.missing_external(NEURAL_FEATURES, retry=retry)
-        if todo:
-            # refuse up front rather than try every file with a model that cannot load
-            problem = self.neural_problem()
-            if problem:
-                raise LibraryError(self._stopped(problem, 0))
-        models = musicnn.MODELS_DIR  # the folder just checked, for the workers too
-        report = ListenReport()
-        rows: list[tuple[int, np.ndarray]] = []
-        errors: list[tuple[int, str]] = []
-
-        def flush() -> None:
-            if rows:
-                self._store.put_external_features(NEURAL_FEATURES, rows)
-            if errors:
-                self._store.put_pass_errors(NEURAL_FEATURES, errors)
-            if rows or errors:
-                rows.clear()
-                errors.clear()
-                self._index = self._neural = None  # the index ranks with them too
-
-        stopped = ""
-        yield Progress(0, len(todo), "", "Listening closely")
-        try:
-            with closing(
-                analyze_paths(
-                    todo,
-                    partial(embed_track, models_dir=models),
-                    workers=workers,
-                    cancel=cancel,
-                    log_path=str(self.log_path),
-                    time_limit=time_limit or self.time_limit(),
-                )
-            ) as outcomes:
-                for done, outcome in enumerate(outcomes, 1):
-                    if is_model_failure(outcome.error):  # the installation's fault: stop
-                        stopped = outcome.error
-                        break
-                    problem = outcome.error or vector_problem(outcome.vector)
-                    if problem:
-                        errors.append((outcome.track_id, problem))
-                        report.failed += 1
-                    else:
-                        rows.append((outcome.track_id, outcome.vector))
-                        report.embedded += 1
-                    if len(rows) + len(errors) >= WRITE_BATCH:
-                        flush()
-                    yield Progress(done, len(todo), outcome.path, "Listening closely")
-        finally:
-            flush()  # keep every finished result, even when cancelled, stopped or interrupted
-        if stopped:
-            raise LibraryError(self._stopped(stopped.removeprefix(MODEL_UNLOADABLE), report))
-        report.cancelled = bool(cancel and cancel.cancelled)
-        return report
-
-    def _stopped(self, problem: str, report: ListenReport | int) -> str:
-        """The one line a second pass stopped by its model says."""
-        left = len(self._store.missing_external(NEURAL_FEATURES, retry=neural_retried))
-        done = "" if isinstance(report, int) else f"{report.summary()} before it stopped; "
-        return (
-            f"the second pass (neural) stopped: {MODEL_UNLOADABLE}{problem} ({done}"
-            f"{plural(left, 'track')} wait for it: the next `encore analyze` hears them once "
-            "the model loads)"
+        done = yield from self.run_passes(
+            later_passes(),
+            cancel=cancel,
+            workers=workers,
+            retry_failed=retry_failed,
+            time_limit=time_limit,
+            kept=kept,
+            label="Listening closely",
         )
+        problem = self.stopped_passes(done)
+        if problem:
+            raise LibraryError(problem)
+        return listen_report(done)
+
+    def run_passes(
+        self,
+        compute: Sequence[AnalysisPass],
+        *,
+        prepare: Sequence[AnalysisPass] = (),
+        kept: KeptInputs | None = None,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        track_ids: Sequence[int] | None = None,
+        whole: bool = False,
+        retry_failed: bool = False,
+        time_limit: float | None = None,
+        label: str = "Analysing",
+    ) -> Generator[Progress, None, RunReport]:
+        """Run the ``compute`` passes on every track that needs them, each file decoded
+        once (see :func:`engine.passes.runner.run_passes`)."""
+        return (
+            yield from run_passes(
+                self._store,
+                compute,
+                prepare=prepare,
+                kept=kept,
+                track_ids=track_ids,
+                retry_failed=retry_failed,
+                whole=whole,
+                workers=workers,
+                cancel=cancel,
+                log_path=str(self.log_path),
+                time_limit=time_limit or self.time_limit(),
+                models_dir=musicnn.MODELS_DIR,  # read now: the workers use the same folder
+                on_write=self.invalidate,
+                label=label,
+            )
+        )
+
+    def kept_inputs(self) -> KeptInputs:
+        """Where the pipeline keeps later passes' inputs between their two halves."""
+        return KeptInputs(self.home / "cache" / "inputs")
+
+    def stopped_passes(self, done: RunReport) -> str:
+        """One line per pass that stopped because its model cannot be loaded ("": none)."""
+        lines = []
+        for pass_ in later_passes():
+            found = done.passes.get(pass_.name)
+            if found is None or not found.stopped:
+                continue
+            left = len(self._store.todo(pass_.name, pass_.version, partial(retried, pass_)))
+            before = f"{found.done} analysed, {found.failed} failed before it stopped; "
+            problem = found.stopped.removeprefix(MODEL_UNLOADABLE)
+            lines.append(
+                f"the {pass_.title} stopped: {MODEL_UNLOADABLE}{problem} "
+                f"({before if found.done or found.failed else ''}"
+                f"{plural(left, 'track')} wait for it: the next `encore analyze` hears them "
+                "once the model loads)"
+            )
+        return "\n".join(lines)
+
+    def clear_failures(self, passes: Sequence[AnalysisPass]) -> None:
+        """Forget the recorded failures of ``passes``: their next run tries those files."""
+        for pass_ in passes:
+            self._store.clear_failures(pass_.name, pass_.version)
+
+    def invalidate(self) -> None:
+        """Forget what was built from stored vectors (the index, the neural join)."""
+        self._index = self._neural = None
 
     def neural_problem(self) -> str | None:
         """Why the second pass cannot run now (the network's files in ``models/`` are
@@ -368,18 +333,6 @@ class Library:
         except ModelFilesError as exc:
             return str(exc)
         return None
-
-    def _record_damaged_neural(self) -> int:
-        """Record the tracks whose stored neural vector is not usable (a wrong length, NaN
-        or infinite values, as earlier versions stored a failure) as second-pass failures
-        the next run retries; return how many. Reads already leave them out."""
-        damaged = self.damaged_neural()
-        if damaged:
-            self._store.put_pass_errors(
-                NEURAL_FEATURES, [(i, DAMAGED_NEURAL_REASON) for i in damaged]
-            )
-            self._index = self._neural = None
-        return len(damaged)
 
     def damaged_neural(self) -> list[int]:
         """Ids of the tracks whose stored neural vector is left out as not usable (not

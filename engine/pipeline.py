@@ -15,11 +15,15 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from engine.library import analyze_report, listen_report
+from engine.passes import first_pass, later_passes
 from engine.progress import CancelToken, Progress
 
 if TYPE_CHECKING:
     from engine.ingest.scan import ScanReport
     from engine.library import AnalyzeReport, Library, ListenReport
+    from engine.passes.base import AnalysisPass
+    from engine.passes.runner import RunReport
     from engine.similarity.model import ModelCard
 
 #: The milestones' kinds.
@@ -27,7 +31,7 @@ SCANNED = "scanned"
 MODEL_READY = "model ready"
 PASS_DONE = "pass done"
 
-#: The passes, in the order they run (the first is what the model is trained on).
+#: The passes' names (see :mod:`engine.passes`): the first is what the model is trained on.
 FIRST_PASS = "features"
 SECOND_PASS = "musicnn"
 
@@ -85,7 +89,7 @@ def pipeline(
     scan: bool = True,
     analyze: bool = True,
     train: bool | None = True,
-    later_passes: bool = True,
+    later_passes_too: bool = True,
     retry_failed: bool = False,
     workers: int | None = None,
     whole: bool = False,
@@ -96,8 +100,8 @@ def pipeline(
     The model is trained after the first pass whenever there is no usable model (none
     yet, or one of older features), so that up next works; with ``train=True`` also
     when the library changed or nothing was scanned (a retrain). ``train=False`` never
-    trains. Later passes (the neural one) run after that, unless ``later_passes`` is
-    False (a later run does them).
+    trains. Later passes (the neural one) run with the first, or after training when
+    there was no model, unless ``later_passes_too`` is False (a later run does them).
     """
     report = PipelineReport()
 
@@ -114,12 +118,32 @@ def pipeline(
         yield Milestone(SCANNED, report=report.scan)
         if report.nothing_to_scan:
             return report
+    first, later = first_pass(), (later_passes() if later_passes_too else ())
+    # Up next needs a model. When there is none yet, the later passes' expensive halves
+    # wait for it: the first run decodes each file once, runs the first pass and keeps
+    # the others' inputs, trains, then runs the rest. Otherwise every pass runs at once.
+    waiting = train is not False and not library.model_is_current()
+    kept = library.kept_inputs() if waiting and later else None
+    options = {"workers": workers, "time_limit": time_limit, "retry_failed": retry_failed}
+    done: RunReport | None = None
     if analyze and not stopped():
-        report.analysis = yield from library.analyze(
-            token, workers=workers, whole=whole, retry_failed=retry_failed, time_limit=time_limit
+        if kept is not None:
+            kept.clear()  # what a run that stopped half-way kept
+        if retry_failed:  # every pass, also those that wait or do not run now
+            library.clear_failures(later_passes())
+        done = yield from library.run_passes(
+            [first] if waiting else [first, *later],
+            prepare=later if waiting else (),
+            kept=kept,
+            whole=whole,
+            cancel=token,
+            **options,
         )
+        report.analysis = analyze_report(done)
         changed = changed or report.analysis.analysed > 0
-        yield Milestone(PASS_DONE, FIRST_PASS, report.analysis)
+        yield Milestone(PASS_DONE, first.name, done.passes[first.name])
+        if not waiting:
+            yield from _later_done(library, report, done, later)
     stale = not library.model_is_current()
     wanted = stale or (train is True and (changed or not scan))
     if train is not False and wanted and not stopped():
@@ -130,18 +154,29 @@ def pipeline(
                 yield Milestone(MODEL_READY, f"{report.card.library_size} tracks", report.card)
         else:
             report.notes.append("Model: needs at least 2 analysed tracks")
-    if analyze and later_passes and not stopped():
-        from engine.library import LibraryError
-
+    if analyze and waiting and later and not stopped():
         try:
-            report.listen = yield from library.listen(token, workers=workers, time_limit=time_limit)
-        except LibraryError as exc:
-            # not about the files: what the first pass and the model give stands, every
-            # track stays pending, and the next run tries again
-            report.later_pass_problem = str(exc)
-            return report
-        # the space up next and the map rank in now holds the new vectors (front ends
-        # refresh when ``report.embedded``)
-        yield Milestone(PASS_DONE, SECOND_PASS, report.listen)
+            done = yield from library.run_passes(
+                later, kept=kept, label="Listening closely", cancel=token, **options
+            )
+        finally:
+            if kept is not None and not stopped():
+                kept.clear()
+        yield from _later_done(library, report, done, later)
     stopped()
     return report
+
+
+def _later_done(
+    library: Library, report: PipelineReport, done: RunReport, later: Sequence[AnalysisPass]
+) -> Generator[Milestone, None, None]:
+    """Report the later passes of ``done``: a milestone for each that ran; the reason
+    for each that could not (its model cannot be loaded)."""
+    report.listen = listen_report(done)
+    report.later_pass_problem = library.stopped_passes(done)
+    for pass_ in later:
+        found = done.passes.get(pass_.name)
+        if found is not None and not found.stopped:
+            # the space up next and the map rank in now holds the new vectors (front
+            # ends refresh when ``done``)
+            yield Milestone(PASS_DONE, pass_.name, found)

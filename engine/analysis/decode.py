@@ -5,8 +5,10 @@ libsndfile's, and it seeks in every container. soundfile (libsndfile) is the
 fallback. Audio is down-mixed and resampled with soxr as it streams, so no copy
 of a whole track is needed (and never a float64 one).
 
-Two ways in: :func:`iter_mono` streams a whole track; :func:`read_excerpts` decodes
-only a few evenly spread excerpts of a long one (what analysis uses).
+Two ways in: :func:`iter_native` streams a whole track; :func:`read_excerpts_native`
+decodes only a few evenly spread excerpts of a long one (what analysis uses). Both give
+the file's own rate, so one decode serves every analysis pass, each resampling to its
+own rate (:func:`resample`); :func:`iter_mono` and :func:`read_excerpts` resample to one.
 
 Decoders read through :class:`_BoundedFile`, which ends the file for them once they
 have read :data:`GAP_BYTES` without producing audio. A half-finished download (valid
@@ -75,17 +77,38 @@ def iter_mono(path: str | os.PathLike[str], *, sr: int = 22050) -> Iterator[np.n
     DecodeError
         Before the first chunk, when the file cannot be opened or holds no audio.
     """
+    stream: soxr.ResampleStream | None = None
+    for rate, chunk in iter_native(path):
+        if stream is None and rate != sr:
+            stream = _resampler(rate, sr)
+        yield stream.resample_chunk(chunk) if stream else chunk
+    if stream:
+        yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def iter_native(path: str | os.PathLike[str]) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(sample rate, chunk)``: consecutive chunks of ``path`` as mono float32 at
+    the file's own rate, decoded once for whatever rates its readers need.
+
+    A file that is damaged part-way ends early with what could be decoded.
+
+    Raises
+    ------
+    DecodeError
+        Before the first chunk, when the file cannot be opened or holds no audio.
+    """
     path = _check_file(path)
     produced = 0
     failures: list[Exception] = []
     for opener in (_av_chunks, _soundfile_chunks):  # FFmpeg; libsndfile when it fails
         try:
-            for chunk in opener(path, sr):
+            rate, chunks = opener(path)
+            for chunk in chunks:
                 if chunk.size:
                     produced += chunk.size
                     if not np.isfinite(chunk).all():
                         chunk = np.nan_to_num(chunk, nan=0.0, posinf=0.0, neginf=0.0)
-                    yield chunk
+                    yield rate, chunk
         except PermissionError as exc:
             raise DecodeError("permission denied") from exc
         except FileNotFoundError as exc:
@@ -109,12 +132,24 @@ def read_excerpts(
     count: int = 8,
     seconds: float = 10.0,
 ) -> list[np.ndarray] | None:
-    """``count`` excerpts of ``seconds`` each, evenly spread over the track, or None.
+    """:func:`read_excerpts_native`'s excerpts, resampled to ``sr`` Hz (or None)."""
+    found = read_excerpts_native(path, count=count, seconds=seconds)
+    if found is None:
+        return None
+    rate, excerpts = found
+    return [resample(e, rate, sr) for e in excerpts]
+
+
+def read_excerpts_native(
+    path: str | os.PathLike[str], *, count: int = 8, seconds: float = 10.0
+) -> tuple[int, list[np.ndarray]] | None:
+    """``(rate, excerpts)``: ``count`` excerpts of ``seconds`` each, evenly spread over
+    the track, as mono float32 at the file's own rate; or None.
 
     The first excerpt starts at the beginning and the last ends at the end, so
     intros and endings count as they do in the whole track. Only the excerpts are
     decoded (the decoder seeks). None means the track must be decoded whole
-    (:func:`iter_mono`): it is shorter than 1.5x the excerpts together, of unknown
+    (:func:`iter_native`): it is shorter than 1.5x the excerpts together, of unknown
     length, cannot be sought in, or does not decode to the end its header claims
     (damaged or incomplete: only decoding it through tells how much of it is audio).
 
@@ -138,17 +173,27 @@ def read_excerpts(
         length = _duration_of(container, stream) if known else None
         if length is None or length < 1.5 * count * seconds:
             return None
+        rate = stream.codec_context.sample_rate
+        if not rate:
+            return None
         for i in range(count):
             start = (length - seconds) * i / max(count - 1, 1)
             source.refill()
             try:
-                excerpt = _av_excerpt(container, stream, sr, start, seconds, source)
+                excerpt = _av_excerpt(container, stream, rate, start, seconds, source)
             except Exception:  # damaged in a way FFmpeg does not flag
                 return None
-            if excerpt.size < 0.5 * seconds * sr:  # the file ends (or breaks) before this
+            if excerpt.size < 0.5 * seconds * rate:  # the file ends (or breaks) before this
                 return None
             excerpts.append(excerpt)
-    return excerpts
+    return rate, excerpts
+
+
+def resample(audio: np.ndarray, rate: int, sr: int) -> np.ndarray:
+    """Mono float32 ``audio`` at ``rate`` Hz, resampled to ``sr`` Hz (itself when equal)."""
+    if rate == sr or audio.size == 0:
+        return audio
+    return soxr.resample(audio, rate, sr, quality="HQ").astype(np.float32, copy=False)
 
 
 def duration(path: str | os.PathLike[str]) -> float | None:
@@ -327,18 +372,18 @@ def _batches(frames: Iterable[object], source: _BoundedFile) -> Iterator[np.ndar
 def _av_excerpt(
     container: object,
     stream: object,
-    sr: int,
+    rate: int,
     start: float,
     seconds: float,
     source: _BoundedFile,
 ) -> np.ndarray:
-    """Decode ``seconds`` of audio from ``start`` (seconds) as mono float32 at ``sr``.
+    """Decode ``seconds`` of audio from ``start`` (seconds) as mono float32 at the
+    stream's ``rate``.
 
     Empty when the decoder cannot seek there or nothing follows.
     """
     import av
 
-    rate = stream.codec_context.sample_rate or sr
     wanted = int(seconds * rate)
     downmix = _Downmix()
     try:
@@ -352,10 +397,7 @@ def _av_excerpt(
                 break
     except av.error.FFmpegError:
         pass  # damaged there: keep what was decoded
-    mono = downmix.take()[:wanted]
-    if rate == sr or mono.size == 0:
-        return mono
-    return soxr.resample(mono, rate, sr, quality="HQ").astype(np.float32, copy=False)
+    return downmix.take()[:wanted]
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
@@ -392,16 +434,9 @@ def _resampler(in_rate: int, out_rate: int) -> soxr.ResampleStream | None:
     return soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
 
 
-def _resampled(blocks: Iterable[np.ndarray], in_rate: int, sr: int) -> Iterator[np.ndarray]:
-    stream = _resampler(in_rate, sr)
-    for block in blocks:
-        yield stream.resample_chunk(block) if stream else block
-    if stream:
-        yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
-
-
-def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
-    """Open with FFmpeg now (so format errors raise here), then stream."""
+def _av_chunks(path: str) -> tuple[int, Iterator[np.ndarray]]:
+    """Open with FFmpeg now (so format errors raise here); the file's rate and its
+    mono chunks at that rate."""
     import av
 
     source, container = _open_bounded(path, av.open)
@@ -419,14 +454,19 @@ def _av_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
 
     def chunks() -> Iterator[np.ndarray]:
         with container, source:
-            rate = stream.codec_context.sample_rate or sr
-            yield from _resampled(_batches(frames(), source), rate, sr)
+            yield from _batches(frames(), source)
 
-    return chunks()
+    rate = stream.codec_context.sample_rate
+    if not rate:
+        container.close()
+        source.close()
+        raise DecodeError("the audio stream has no sample rate")
+    return rate, chunks()
 
 
-def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
-    """Open with libsndfile now (so format errors raise here), then stream."""
+def _soundfile_chunks(path: str) -> tuple[int, Iterator[np.ndarray]]:
+    """Open with libsndfile now (so format errors raise here); the file's rate and its
+    mono chunks at that rate."""
     import soundfile as sf
 
     source, f = _open_bounded(path, sf.SoundFile)
@@ -445,6 +485,6 @@ def _soundfile_chunks(path: str, sr: int) -> Iterator[np.ndarray]:
 
     def chunks() -> Iterator[np.ndarray]:
         with f, source:
-            yield from _resampled(blocks(), f.samplerate, sr)
+            yield from blocks()
 
-    return chunks()
+    return f.samplerate, chunks()

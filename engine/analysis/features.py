@@ -321,12 +321,6 @@ def _pulse_clarity(onset: np.ndarray, sr: int) -> float:
     return float(ac[lo:hi].max()) if hi > lo else 0.0
 
 
-#: Tracks are analysed from this many excerpts …
-EXCERPTS = 8
-#: … of this many seconds each, the first at the start and the last at the end.
-EXCERPT_SECONDS = 10.0
-
-
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """A track's feature vector, and how much audio decoded when it was decoded whole.
@@ -342,7 +336,8 @@ class Analysis:
 def analyze_track(path: str | os.PathLike[str], *, whole: bool = False) -> Analysis:
     """Decode ``path`` and extract its feature vector as the audio streams in.
 
-    Tracks of two minutes or more are analysed from :data:`EXCERPTS` evenly spread
+    Tracks of two minutes or more are analysed from :data:`~engine.analysis.feed.EXCERPTS`
+    evenly spread
     excerpts (80 s: a third of a 4-minute track), decoding only those. On labelled
     real music this scores a higher precision@5 than whole tracks at under half the
     cost (``benchmarks/excerpt_quality.py``). ``whole=True`` analyses every sample,
@@ -350,17 +345,11 @@ def analyze_track(path: str | os.PathLike[str], *, whole: bool = False) -> Analy
 
     Raises ``DecodeError`` when the file yields no audio.
     """
-    from engine.analysis.decode import iter_mono, read_excerpts
+    from engine.analysis.feed import feed
 
-    excerpts = None
-    if not whole:
-        excerpts = read_excerpts(path, sr=SAMPLE_RATE, count=EXCERPTS, seconds=EXCERPT_SECONDS)
-    if excerpts is not None:
-        return Analysis(extract_segments([[e] for e in excerpts], SAMPLE_RATE), None)
     frames = _FrameFeatures(SAMPLE_RATE)
-    for chunk in iter_mono(path, sr=SAMPLE_RATE):
-        frames.push(chunk)
-    return Analysis(frames.finish(), frames.samples / SAMPLE_RATE)
+    seconds = feed(path, [(SAMPLE_RATE, frames)], whole=whole)
+    return Analysis(frames.finish(), seconds)
 
 
 def analyze_file(path: str | os.PathLike[str], *, whole: bool = False) -> np.ndarray:

@@ -44,6 +44,8 @@ DAMAGED_FEATURES_REASON = (
     "its stored features were damaged (a wrong length or values that are not numbers; "
     "analysed again on the next scan)"
 )
+#: A file to analyse: ``(track id, path)``, then what else the analyser takes.
+Item = tuple[int, str] | tuple[int, str, object]
 #: Seconds a file may take before its worker is killed (a setting; see Library).
 DEFAULT_TIME_LIMIT = 60.0
 
@@ -64,17 +66,25 @@ def is_retried(reason: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result of analysing one track: a vector or a readable error.
-
-    ``seconds`` is how much audio decoded when the whole file was decoded (None when
-    only excerpts were, which confirms the length the file's header gives).
-    """
+    """The result of analysing one track: what the analyser returned, or a readable error."""
 
     track_id: int
     path: str
-    vector: np.ndarray | None = None
+    result: object = None
     error: str = ""
-    seconds: float | None = None
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        """The vector, when the analyser returned one (or an object with ``vector``)."""
+        if self.result is None or isinstance(self.result, np.ndarray):
+            return self.result
+        return getattr(self.result, "vector", None)
+
+    @property
+    def seconds(self) -> float | None:
+        """How much audio decoded when the whole file was decoded (None when only
+        excerpts were, which confirms the length the file's header gives)."""
+        return getattr(self.result, "seconds", None)
 
 
 def default_workers() -> int:
@@ -85,28 +95,24 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def safe_call(
-    fn: Callable[[str], object], path: str
-) -> tuple[np.ndarray | None, float | None, str]:
-    """Run ``fn(path)``; return ``(vector, decoded seconds, error)``, never raising.
+def safe_call(fn: Callable[..., object], path: str, *args: object) -> tuple[object, str]:
+    """Run ``fn(path, *args)``; return ``(result, error)``, never raising.
 
-    ``fn`` returns a vector, or an object with ``vector`` and ``seconds`` (like
-    :class:`engine.analysis.features.Analysis`).
+    A vector result comes back as float32.
     """
     from engine.analysis.decode import DecodeError
 
     try:
-        result = fn(path)
+        result = fn(path, *args)
     except (DecodeError, NotTheFileError) as exc:
-        return None, None, str(exc)
+        return None, str(exc)
     except MemoryError:
-        return None, None, MEMORY_REASON
+        return None, MEMORY_REASON
     except Exception as exc:  # a bad file must never stop the batch
-        return None, None, f"analysis failed: {type(exc).__name__}: {exc}"
+        return None, f"analysis failed: {type(exc).__name__}: {exc}"
     if isinstance(result, np.ndarray):
-        return np.asarray(result, dtype=np.float32), None, ""
-    vector = np.asarray(result.vector, dtype=np.float32)  # type: ignore[attr-defined]
-    return vector, result.seconds, ""  # type: ignore[attr-defined]
+        return np.asarray(result, dtype=np.float32), ""
+    return result, ""
 
 
 def _serve(
@@ -133,18 +139,18 @@ def _serve(
 
     while True:
         try:
-            path = conn.recv()
+            payload = conn.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if payload is None:
             return
-        conn.send(safe_call(fn, path))
+        conn.send(safe_call(fn, *payload))
 
 
 class _Worker:
     """One worker process and the file it holds."""
 
-    def __init__(self, fn: Callable[[str], object], log_path: str | None) -> None:
+    def __init__(self, fn: Callable[..., object], log_path: str | None) -> None:
         ctx = spawn_context()
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
@@ -152,14 +158,14 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.item: tuple[int, str] | None = None
+        self.item: Item | None = None
         self.since = 0.0
 
-    def give(self, item: tuple[int, str]) -> None:
+    def give(self, item: Item) -> None:
         self.item, self.since = item, time.monotonic()
         # one that died while idle fails to take it; the loop then sees it dead, holding it
         with contextlib.suppress(OSError):
-            self.conn.send(item[1])
+            self.conn.send(item[1:])
 
     def stop(self) -> None:
         """End the process: politely when idle, by force when it holds a file."""
@@ -182,19 +188,19 @@ class _Worker:
 
 
 def analyze_paths(
-    items: Sequence[tuple[int, str]],
-    fn: Callable[[str], object],
+    items: Sequence[Item],
+    fn: Callable[..., object],
     *,
     workers: int | None = None,
     cancel: CancelToken | None = None,
     log_path: str | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> Generator[Outcome, None, None]:
-    """Yield one :class:`Outcome` per ``(track_id, path)`` as workers finish.
+    """Yield one :class:`Outcome` per ``(track_id, path, *args)`` as workers finish.
 
-    ``fn`` must be a picklable module-level function (or a ``functools.partial`` of
-    one) returning what :func:`safe_call` accepts. A file still running after
-    ``time_limit`` seconds has its worker killed. Workers' native stderr goes to
+    ``fn(path, *args)`` runs in a worker; it must be a picklable module-level function
+    (or a ``functools.partial`` of one), and so must its arguments and result. A file
+    still running after ``time_limit`` seconds has its worker killed. Workers' native stderr goes to
     ``log_path`` when given. Closing the generator ends every worker.
     """
     queue = deque(items)
@@ -239,14 +245,14 @@ def analyze_paths(
                 except (EOFError, OSError):
                     answered, answer = False, None
                 if answered and answer is not None:
-                    vector, seconds, error = answer
+                    result, error = answer
                     if error and is_retried(error) and item[0] not in tried_once:
                         worker.item = None
                         tried_once.add(item[0])
                         queue.appendleft(item)
                         continue
                     worker.item = None
-                    outcome = Outcome(item[0], item[1], vector, error, seconds)
+                    outcome = Outcome(item[0], item[1], result, error)
                 elif not worker.process.is_alive():
                     outcome = failed(worker, worker.death_reason())
                 elif time.monotonic() - worker.since > time_limit:

@@ -1,7 +1,7 @@
 """The second analysis pass: one track's musicnn embedding and tag probabilities.
 
-Eight 3-s patches spread over the track (the same spread the first pass uses for its
-excerpts) go through the network; their mean embedding (200 values) and mean tag
+Eight 3-s patches spread over the track, cut from the excerpts the first pass reads (one
+decode serves both), go through the network; their mean embedding (200 values) and mean tag
 probabilities (50) are the track's, stored together as one vector of 250.
 """
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.analysis.decode import DecodeError, load_mono, read_excerpts
+from engine.analysis.decode import DecodeError
+from engine.analysis.feed import feed
 from engine.analysis.pool import NotTheFileError
 from engine.errors import describe
 from engine.neural.musicnn import (
@@ -25,13 +26,11 @@ from engine.neural.musicnn import (
 )
 
 #: Bump when what :func:`embed_track` stores changes: older vectors are then redone.
-NEURAL_VERSION = 1
+NEURAL_VERSION = 2
 #: The name the vectors are stored under (a new version is a new name).
 NEURAL_FEATURES = f"musicnn-{NEURAL_VERSION}"
 #: Patches per track.
 PATCHES = 8
-#: Seconds of audio a patch needs (187 frames of 256 samples, plus the last window).
-PATCH_SECONDS = (FRAMES * HOP + HOP) / SAMPLE_RATE
 VECTOR_SIZE = EMBEDDING_SIZE + N_TAGS
 
 #: How every failure to load the network starts: a fault of the installation, not of a
@@ -50,7 +49,7 @@ DAMAGED_NEURAL_REASON = (
 _model: tuple[Path | None, Musicnn] | None = None
 
 
-def _network(models_dir: Path | None = None) -> Musicnn:
+def load_network(models_dir: Path | None = None) -> Musicnn:
     """The worker's network; :class:`NotTheFileError` (:data:`MODEL_UNLOADABLE`) when
     it cannot be loaded, whatever the reason."""
     global _model
@@ -85,23 +84,64 @@ def spread(count: int, available: int) -> np.ndarray:
     return np.unique(np.linspace(0, available - 1, min(count, available)).round().astype(int))
 
 
-def embed_track(path: str, *, models_dir: Path | None = None) -> np.ndarray:
-    """The track's vector: mean embedding (200) then mean tag probabilities (50).
+#: Samples of 16 kHz audio a patch needs.
+PATCH_SAMPLES = FRAMES * HOP + HOP
+
+
+class PatchAccumulator:
+    """Collects a track's 16 kHz audio as it is decoded; ``finish()`` cuts the network's
+    input from it: (patches, 187, 96) log-mel patches.
+
+    From excerpts (several segments), one patch per excerpt, placed so that the patches
+    spread over the track as the excerpts do: the first at its start, the last at its
+    end. From a whole track (one segment), :data:`PATCHES` patches spread over it.
+    """
+
+    def __init__(self) -> None:
+        self.segments: list[np.ndarray] = []
+        self._current: list[np.ndarray] = []
+
+    def push(self, chunk: np.ndarray) -> None:
+        self._current.append(np.asarray(chunk, dtype=np.float32))
+
+    def end_segment(self) -> None:
+        if self._current:
+            self.segments.append(np.concatenate(self._current))
+            self._current = []
+
+    def finish(self) -> np.ndarray:
+        self.end_segment()
+        segments = [s for s in self.segments if s.size]
+        if not segments:
+            raise DecodeError("no audio could be decoded")
+        if len(segments) == 1:  # the whole track: patches spread over all of it
+            everything = mel_patches(segments[0])
+            return everything[spread(PATCHES, len(everything))]
+        last = len(segments) - 1
+        patches = []
+        for i, segment in enumerate(segments):
+            start = round(max(segment.size - PATCH_SAMPLES, 0) * i / last)
+            patches.append(mel_patches(segment[start : start + PATCH_SAMPLES])[:1])
+        return np.concatenate(patches)
+
+
+def embed_patches(network: Musicnn, patches: np.ndarray) -> np.ndarray:
+    """The track's vector from its patches: mean embedding (200), mean tag probabilities
+    (50)."""
+    embeddings, tags = network.embed(patches)
+    return np.concatenate([embeddings.mean(axis=0), tags.mean(axis=0)]).astype(np.float32)
+
+
+def embed_track(path: str, *, models_dir: Path | None = None, whole: bool = False) -> np.ndarray:
+    """The track's vector: mean embedding (200) then mean tag probabilities (50), from
+    the same excerpts the first pass reads (:func:`engine.analysis.feed.feed`).
 
     ``models_dir``: where the network's files are (default: the shipped ones).
     """
-    network = _network(models_dir)  # first: no verdict on any file while it cannot load
-    excerpts = read_excerpts(path, sr=SAMPLE_RATE, count=PATCHES, seconds=PATCH_SECONDS)
-    if excerpts is not None:
-        patches = np.concatenate([mel_patches(e)[:1] for e in excerpts])
-    else:  # short, or not seekable: decode it whole and pick patches from all of it
-        audio = load_mono(path, sr=SAMPLE_RATE)
-        if audio.size == 0:
-            raise DecodeError("no audio could be decoded")
-        everything = mel_patches(audio)
-        patches = everything[spread(PATCHES, len(everything))]
-    embeddings, tags = network.embed(patches)
-    return np.concatenate([embeddings.mean(axis=0), tags.mean(axis=0)]).astype(np.float32)
+    network = load_network(models_dir)  # first: no verdict on any file while it cannot load
+    patches = PatchAccumulator()
+    feed(path, [(SAMPLE_RATE, patches)], whole=whole)
+    return embed_patches(network, patches.finish())
 
 
 def split(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

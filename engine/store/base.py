@@ -11,6 +11,14 @@ import numpy as np
 
 from engine.tracks import TEXT_TAGS, Failure, Track, TrackInfo
 
+#: The pass whose vectors are the store's features (the model is trained on them).
+FIRST_PASS = "features"
+
+
+def pass_key(name: str, version: int) -> str:
+    """The name a later pass's vectors and errors are stored under."""
+    return f"{name}-{version}"
+
 
 def vector_rows(
     rows: Sequence[tuple[int, object]], size: int | None = None
@@ -256,6 +264,63 @@ class Store(ABC):
     @abstractmethod
     def clear_pass_errors(self, name: str) -> int:
         """Forget every error of pass ``name`` (its tracks are to do again); return how many."""
+
+    # -- every pass, one API ------------------------------------------------------------
+    # The first pass's vectors live with the tracks (they are what "analysed" means and
+    # what the model is trained on); every later pass's under its name and version. The
+    # methods below are the one way a pass reads and writes either.
+    def put_vectors(self, name: str, version: int, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Store pass ``name``'s vectors (of ``version``); its errors on them go."""
+        if self._is_first(name, version):
+            self.put_features(rows)
+        else:
+            self.put_external_features(pass_key(name, version), rows)
+
+    def vectors(
+        self, name: str, version: int, size: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """``(ids, matrix, damaged ids)`` of pass ``name``'s vectors of ``version``: the
+        rows of ``size`` finite values, and the ids of those that are not."""
+        if self._is_first(name, version):
+            ids, matrix = self.features()
+            return ids, matrix, self.damaged_features()
+        return self.checked_external_features(pass_key(name, version), size)
+
+    def put_failures(self, name: str, version: int, rows: Sequence[tuple[int, str]]) -> None:
+        """Record why pass ``name`` failed on tracks (their vectors of it go)."""
+        if self._is_first(name, version):
+            self.put_analysis_errors(rows)
+        else:
+            self.put_pass_errors(pass_key(name, version), rows)
+
+    def todo(
+        self, name: str, version: int, retry: Callable[[str], bool] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, path)`` of the tracks pass ``name`` has still to do: without its vector
+        and without an error ``retry`` does not accept. A later pass does only tracks the
+        first pass analysed."""
+        if self._is_first(name, version):
+            return self.pending_analysis(retry)
+        return self.missing_external(pass_key(name, version), retry)
+
+    def failures_of(self, name: str, version: int) -> list[Failure]:
+        """A later pass's recorded failures (the first pass's are in :meth:`failures`)."""
+        if self._is_first(name, version):
+            return []
+        return self.pass_failures(pass_key(name, version))
+
+    def clear_failures(self, name: str, version: int) -> int:
+        """Forget a later pass's errors, so that it tries those tracks again."""
+        if self._is_first(name, version):
+            return 0
+        return self.clear_pass_errors(pass_key(name, version))
+
+    def _is_first(self, name: str, version: int) -> bool:
+        if name != FIRST_PASS:
+            return False
+        if version != getattr(self, "_feature_version", version):
+            raise ValueError(f"this store holds features of another version than {version}")
+        return True
 
     def check(self) -> None:  # noqa: B027 - optional hook
         """Raise :class:`DamagedStoreError` when the store's data is damaged."""

@@ -87,7 +87,7 @@ def test_the_cli_runs_both_passes_and_status_shows_them(tmp_path) -> None:
     fast = encore(home, "scan", str(tmp_path / "music"), "--fast-only").stdout
     assert "Second pass" not in fast
     status = encore(home, "status").stdout
-    assert "Second pass (neural, version 1): 0 embedded  pending: 3" in status
+    assert "Second pass (neural, version 2): 0 embedded  pending: 3" in status
     again = encore(home, "analyze").stdout
     assert "Second pass (neural): 3 embedded, 0 failed" in again
     assert "3 embedded  pending: 0  could not be embedded: 0" in encore(home, "status").stdout

@@ -15,23 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.library as library_module
 import engine.neural.musicnn as musicnn
+import engine.passes.runner as runner_module
 from engine.analysis.pool import CRASH_REASON
 from engine.cli import main
 from engine.library import Library, LibraryError, run
 from engine.neural.embedding import (
     DAMAGED_NEURAL_REASON,
     NEURAL_FEATURES,
+    NEURAL_VERSION,
     NOT_FINITE_REASON,
     VECTOR_SIZE,
 )
 from engine.store import SQLITE_FILE
-from tests.engine.workers import embed_or_fail
+from tests.engine.workers import analyse_or_fail
 from tests.helpers import write_songs
 
-#: The real second pass, to put back when a test's "network gone wrong" is fixed.
-REAL_EMBED = library_module.embed_track
+#: The real passes, to put back when a test's "network gone wrong" is fixed.
+REAL_ANALYSE = runner_module.analyse_file
 
 
 def songs_named(folder: Path, *names: str, seconds: float = 4.0) -> list[Path]:
@@ -113,7 +114,12 @@ def test_a_model_that_cannot_be_loaded_stops_the_pass_and_every_track_is_heard_o
         run(library.listen(workers=1))
     assert "3 tracks wait for it" in str(stop.value) and "\n" not in str(stop.value)
     # not one track marked: every one waits for the model
-    assert library.neural_counts() == {"version": 1, "embedded": 0, "pending": 3, "failed": 0}
+    assert library.neural_counts() == {
+        "version": NEURAL_VERSION,
+        "embedded": 0,
+        "pending": 3,
+        "failed": 0,
+    }
     assert library.failures() == []
     problem = library.status()["neural"]["problem"]
     assert problem and musicnn.STEM in problem
@@ -145,7 +151,12 @@ def test_a_model_that_stops_loading_mid_run_stops_the_pass_without_a_verdict(
     (models / f"{musicnn.STEM}.npz").write_bytes(b"not the weights")  # …with it damaged
     with pytest.raises(LibraryError, match="does not match its card"):
         list(steps)
-    assert library.neural_counts() == {"version": 1, "embedded": 0, "pending": 3, "failed": 0}
+    assert library.neural_counts() == {
+        "version": NEURAL_VERSION,
+        "embedded": 0,
+        "pending": 3,
+        "failed": 0,
+    }
     assert library.failures() == []
     shutil.copy(shipped / f"{musicnn.STEM}.npz", models)  # repaired
     assert run(library.listen(workers=1)).embedded == 3
@@ -161,11 +172,16 @@ def test_nan_and_infinite_output_are_failures_with_their_reason_in_either_store(
     home = tmp_path / "home"
     code, _, err = cli(capsys, home, *store_args, "scan", str(tmp_path / "music"), "--fast-only")
     assert code == 0, err
-    monkeypatch.setattr(library_module, "embed_track", embed_or_fail)  # a network gone wrong
+    monkeypatch.setattr(runner_module, "analyse_file", analyse_or_fail)  # a network gone wrong
     library = open_library(home, store_args)
     report = run(library.listen(workers=1))
     assert (report.embedded, report.failed) == (2, 2)
-    assert library.neural_counts() == {"version": 1, "embedded": 2, "pending": 0, "failed": 2}
+    assert library.neural_counts() == {
+        "version": NEURAL_VERSION,
+        "embedded": 2,
+        "pending": 0,
+        "failed": 2,
+    }
     ids, vectors = library.neural()
     assert len(ids) == 2 and np.isfinite(vectors).all()
     expected = [("neural", str(songs[i]), NOT_FINITE_REASON) for i in (0, 1)]
@@ -178,7 +194,7 @@ def test_nan_and_infinite_output_are_failures_with_their_reason_in_either_store(
     # a verdict on the file: not tried on every run…
     assert run(library.listen(workers=1)).failed == 0
     # …but by --retry-failed, which retries every pass (here the network is fixed)
-    monkeypatch.setattr(library_module, "embed_track", REAL_EMBED)
+    monkeypatch.setattr(runner_module, "analyse_file", REAL_ANALYSE)
     code, out, err = cli(capsys, home, *store_args, "analyze", "--retry-failed", "--workers", "1")
     assert code == 0, err
     assert "Second pass (neural): 2 embedded, 0 failed" in out
@@ -194,7 +210,7 @@ def test_a_changed_file_loses_its_second_pass_failure_and_is_heard_again(
     library = open_library(tmp_path / "home", store_args)
     run(library.scan([str(tmp_path / "music")]))
     run(library.analyze(workers=1))
-    monkeypatch.setattr(library_module, "embed_track", embed_or_fail)
+    monkeypatch.setattr(runner_module, "analyse_file", analyse_or_fail)
     assert run(library.listen(workers=1)).failed == 1
     other = write_songs(tmp_path / "elsewhere", 2, seconds=4.0)[1]
     other.replace(songs[0])  # the failed file changed on disk
@@ -202,7 +218,7 @@ def test_a_changed_file_loses_its_second_pass_failure_and_is_heard_again(
     run(library.scan())
     assert library.failures() == []  # its verdict was about the old file
     run(library.analyze(workers=1))
-    monkeypatch.setattr(library_module, "embed_track", REAL_EMBED)
+    monkeypatch.setattr(runner_module, "analyse_file", REAL_ANALYSE)
     assert run(library.listen(workers=1)).embedded == 1  # the changed file, heard again
     assert library.neural_counts()["embedded"] == 2
     library.close()
@@ -216,13 +232,13 @@ def test_a_crash_or_a_time_out_in_the_second_pass_is_tried_again_on_the_next_run
     library = Library(tmp_path / "home")
     run(library.scan([str(tmp_path / "music")]))
     run(library.analyze(workers=1))
-    monkeypatch.setattr(library_module, "embed_track", embed_or_fail)
+    monkeypatch.setattr(runner_module, "analyse_file", analyse_or_fail)
     report = run(library.listen(workers=1, time_limit=4))
     assert (report.embedded, report.failed) == (1, 2)
     reasons = sorted(f.reason for f in library.failures())
     assert reasons[0] == CRASH_REASON and reasons[1].startswith("took too long to analyse")
     # the machine's trouble is over: a plain run hears both
-    monkeypatch.setattr(library_module, "embed_track", REAL_EMBED)
+    monkeypatch.setattr(runner_module, "analyse_file", REAL_ANALYSE)
     code, out, err = cli(capsys, library.home, "analyze", "--workers", "1")
     assert code == 0 and "Second pass (neural): 2 embedded, 0 failed" in out, err
     assert library.failures() == []

@@ -74,10 +74,10 @@ def test_a_rescan_of_an_unchanged_library_does_not_train_again(tmp_path):
     music = tmp_path / "music"
     write_songs(music, 6, seconds=4.0)
     library = Library(tmp_path / "home")
-    first = list(pipeline(library, folders=[str(music)], workers=1, later_passes=False))
+    first = list(pipeline(library, folders=[str(music)], workers=1, later_passes_too=False))
     assert any(isinstance(m, Milestone) and m.kind == MODEL_READY for m in first)
     card = library.model_card()
-    again = list(pipeline(library, train=None, workers=1, later_passes=False))
+    again = list(pipeline(library, train=None, workers=1, later_passes_too=False))
     assert not any(isinstance(m, Milestone) and m.kind == MODEL_READY for m in again)
     assert library.model_card() == card
     # no model at all (removed): even a plain rescan trains, so up next works
@@ -85,7 +85,7 @@ def test_a_rescan_of_an_unchanged_library_does_not_train_again(tmp_path):
         path.unlink()
     library.close()
     library = Library(tmp_path / "home")
-    third = list(pipeline(library, train=None, workers=1, later_passes=False))
+    third = list(pipeline(library, train=None, workers=1, later_passes_too=False))
     assert any(isinstance(m, Milestone) and m.kind == MODEL_READY for m in third)
     assert library.model_is_current()
     library.close()

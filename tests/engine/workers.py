@@ -34,20 +34,23 @@ def crash_or_vector(path: str) -> np.ndarray:
     return np.full(3, float(len(name)), dtype=np.float32)
 
 
-def embed_or_fail(path: str, **options: object) -> np.ndarray:
-    """The second pass's :func:`embed_track`, with a network gone wrong on some files:
-    NaN output for ``nan`` files, infinite for ``inf`` ones; ``crash`` files crash the
-    worker and ``hang`` files never finish (each time: no retry helps)."""
-    from engine.neural.embedding import embed_track
+def analyse_or_fail(path: str, job: object) -> object:
+    """The passes' worker (:func:`engine.passes.worker.analyse_file`) with a network gone
+    wrong on some files, whenever it runs the second pass: NaN output for ``nan`` files,
+    infinite for ``inf`` ones; ``crash`` files crash the worker and ``hang`` files never
+    finish (each time: no retry helps)."""
+    from engine.passes.worker import analyse_file
 
     name = os.path.basename(path)
-    if "crash" in name:
+    neural = "musicnn" in job.compute  # type: ignore[attr-defined]
+    if neural and "crash" in name:
         os._exit(139)
-    if "hang" in name:
+    if neural and "hang" in name:
         time.sleep(3600)
-    vector = embed_track(path, **options)  # type: ignore[arg-type]
-    if "nan" in name:
+    result = analyse_file(path, job)  # type: ignore[arg-type]
+    vector = result.vectors.get("musicnn")
+    if vector is not None and "nan" in name:
         vector[:7] = np.nan
-    if "inf" in name:
+    if vector is not None and "inf" in name:
         vector[3] = np.inf
-    return vector
+    return result
