@@ -1,15 +1,17 @@
-"""Convert musicnn's MSD checkpoint to plain arrays and a card, without TensorFlow.
+"""Convert musicnn's checkpoints to plain arrays and a card, without TensorFlow.
 
-``python -m engine.neural.convert [WHEEL_OR_DIR] [--out models/]`` reads the
-``MSD_musicnn`` checkpoint shipped inside the ``musicnn`` 0.1.0 wheel (or an unpacked
-copy of it) and writes:
+``python -m engine.neural.convert [WHEEL_OR_DIR] [--model MODEL] [--out models/]`` reads
+one checkpoint shipped inside the ``musicnn`` 0.1.0 wheel (or an unpacked copy of it):
+``MSD_musicnn`` (the default; Million Song Dataset tags) or ``MTT_musicnn``
+(MagnaTagATune tags), the same network trained on different data. It writes, with
+``<stem>`` ``musicnn_msd`` or ``musicnn_mtt``:
 
-- ``musicnn_msd.npz``: the model's variables under their TensorFlow names, float32,
+- ``<stem>.npz``: the model's variables under their TensorFlow names, float32,
   nothing else (no optimiser slots, no step counter); read with ``allow_pickle=False``;
-- ``musicnn_msd.onnx``: the network as an ONNX graph *without* its weights, which
+- ``<stem>.onnx``: the network as an ONNX graph *without* its weights, which
   :mod:`engine.neural.musicnn` hands to onnxruntime from the ``.npz`` at load time
   (so the weights are stored once and the app needs onnxruntime, not ``onnx``);
-- ``musicnn_msd.json``: the card (source, licence, checksums, input, outputs, tags).
+- ``<stem>.json``: the card (source, licence, checksums, input, outputs, tags).
 
 musicnn pins TensorFlow 1.x, so the checkpoint is read by hand. A TensorFlow
 checkpoint is a *tensor bundle*: ``<prefix>.index`` is an SSTable (LevelDB's table
@@ -39,10 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL = "MSD_musicnn"
 PACKAGE = "musicnn"
 PACKAGE_VERSION = "0.1.0"
-STEM = "musicnn_msd"
 UPSTREAM = "https://github.com/jordipons/musicnn"
 PYPI = "https://pypi.org/project/musicnn/0.1.0/"
 
@@ -57,8 +57,59 @@ MSD_TAGS = (
     "60s", "rnb", "indie pop", "sad", "House", "happy",
 )  # fmt: skip
 
+# musicnn/configuration.py, MTT_LABELS: the order of the 50 outputs
+MTT_TAGS = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock",
+    "fast", "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian",
+    "opera", "male", "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet",
+    "flute", "woman", "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man",
+    "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats",
+    "harp", "cello", "no voice", "weird", "country", "metal", "female voice", "choral",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One of the wheel's musicnn checkpoints, and the files it is converted to."""
+
+    checkpoint: str  # its folder in the wheel: musicnn/<checkpoint>/
+    stem: str  # the output files' name: <stem>.{npz,onnx,json}
+    labels: str  # the name of its tag list in musicnn/configuration.py
+    tags: tuple[str, ...]  # that list, in the order of the network's outputs
+    short: str  # what the ONNX graph's doc string calls it
+    description: str  # the card's
+
+
+MSD = ModelSpec(
+    checkpoint="MSD_musicnn",
+    stem="musicnn_msd",
+    labels="MSD_LABELS",
+    tags=MSD_TAGS,
+    short="MSD",
+    description=(
+        "musicnn (Pons & Serra, 2019) trained on the Million Song Dataset's 50 most "
+        "common Last.fm tags: a musically motivated CNN over 3-s log-mel patches."
+    ),
+)
+MTT = ModelSpec(
+    checkpoint="MTT_musicnn",
+    stem="musicnn_mtt",
+    labels="MTT_LABELS",
+    tags=MTT_TAGS,
+    short="MTT",
+    description=(
+        "musicnn (Pons & Serra, 2019) trained on MagnaTagATune's 50 most common tags "
+        "(instruments, genres, voice, mood): a musically motivated CNN over 3-s log-mel "
+        "patches."
+    ),
+)
+#: The checkpoints this module converts, by their folder names in the wheel.
+MODELS = {spec.checkpoint: spec for spec in (MSD, MTT)}
+MODEL = MSD.checkpoint  # the default
+STEM = MSD.stem
+
 # the count the converted variables must add up to (weights, biases, batch-norm
-# gammas/betas and moving means/variances)
+# gammas/betas and moving means/variances); the same network for every checkpoint
 PARAMETERS = 792_079
 
 _TABLE_MAGIC = 0xDB4775248B80FB57  # LevelDB's, kept by TensorFlow's table format
@@ -362,7 +413,8 @@ class Source:
     config: dict[str, object]
     licence: str
     version: str
-    labels: tuple[str, ...]  # configuration.py's MSD_LABELS
+    labels: tuple[str, ...]  # configuration.py's tag list for this checkpoint
+    model: str = MODEL  # which checkpoint: a key of MODELS
 
 
 def _default_source() -> Path:
@@ -380,20 +432,23 @@ def _version(metadata: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _labels(configuration: str) -> tuple[str, ...]:
-    """``MSD_LABELS`` from musicnn's configuration.py, read as data (never executed)."""
+def _labels(configuration: str, name: str) -> tuple[str, ...]:
+    """A tag list (``MSD_LABELS``, ``MTT_LABELS``) from musicnn's configuration.py, read
+    as data (never executed)."""
     for statement in ast.parse(configuration).body:
         if isinstance(statement, ast.Assign) and [
             getattr(t, "id", None) for t in statement.targets
-        ] == ["MSD_LABELS"]:
+        ] == [name]:
             return tuple(ast.literal_eval(statement.value))
     return ()
 
 
-def read_source(path: Path) -> Source:
-    """Read ``MSD_musicnn`` and the package's metadata from the wheel, or from the folder
-    it was unpacked or installed into (``site-packages``, ``musicnn/`` or the checkpoint's
-    own folder also work)."""
+def read_source(path: Path, model: str = MODEL) -> Source:
+    """Read the checkpoint ``model`` (a key of :data:`MODELS`) and the package's metadata
+    from the wheel, or from the folder it was unpacked or installed into
+    (``site-packages``, ``musicnn/`` or a checkpoint's own folder also work)."""
+    if model not in MODELS:
+        raise CheckpointError(f"unknown model {model!r}: one of {', '.join(MODELS)}")
     if path.is_file():
         with zipfile.ZipFile(path) as wheel:
             members = {name: wheel.read(name) for name in wheel.namelist()}
@@ -409,11 +464,11 @@ def read_source(path: Path) -> Source:
             for f in sorted(top.rglob("*"))
             if f.is_file() and "__pycache__" not in f.parts
         }
-    return _source(members, path)
+    return _source(members, path, MODELS[model])
 
 
-def _source(members: Mapping[str, bytes], path: Path) -> Source:
-    prefix = f"{PACKAGE}/{MODEL}/"  # the checkpoint's prefix: its files are ".index" etc.
+def _source(members: Mapping[str, bytes], path: Path, spec: ModelSpec) -> Source:
+    prefix = f"{PACKAGE}/{spec.checkpoint}/"  # the checkpoint's prefix: its files are ".index" etc.
     if f"{prefix}.index" not in members:
         raise CheckpointError(f"{path}: no {prefix}.index")
     dists = sorted(
@@ -436,7 +491,10 @@ def _source(members: Mapping[str, bytes], path: Path) -> Source:
         config=json.loads(members[f"{prefix}config.json"]),
         licence=members[licences[0]].decode("utf-8") if licences else "",
         version=_version(members.get(f"{dists[0]}/METADATA", b"").decode("utf-8")),
-        labels=_labels(members.get(f"{PACKAGE}/configuration.py", b"").decode("utf-8")),
+        labels=_labels(
+            members.get(f"{PACKAGE}/configuration.py", b"").decode("utf-8"), spec.labels
+        ),
+        model=spec.checkpoint,
     )
 
 
@@ -487,15 +545,14 @@ def card(
     """The model card: where the weights come from, under which licence, and how to feed them."""
     from engine.neural import musicnn
 
+    spec = MODELS[source.model]
+    stem = spec.stem
     return {
-        "name": STEM,
-        "description": (
-            "musicnn (Pons & Serra, 2019) trained on the Million Song Dataset's 50 most "
-            "common Last.fm tags: a musically motivated CNN over 3-s log-mel patches."
-        ),
+        "name": stem,
+        "description": spec.description,
         "source": {
             "package": f"{PACKAGE} {source.version} (PyPI, {PYPI})",
-            "checkpoint": f"{PACKAGE}/{MODEL}/ (.index, .data-00000-of-00001)",
+            "checkpoint": f"{PACKAGE}/{spec.checkpoint}/ (.index, .data-00000-of-00001)",
             "upstream": UPSTREAM,
             "data_sha256": [sha256(shard) for shard in source.shards],
             "index_sha256": sha256(source.index),
@@ -506,8 +563,8 @@ def card(
             "notice": source.licence.strip(),
         },
         "files": {
-            f"{STEM}.npz": {"sha256": sha256(npz), "bytes": len(npz)},
-            f"{STEM}.onnx": {"sha256": sha256(onnx_model), "bytes": len(onnx_model)},
+            f"{stem}.npz": {"sha256": sha256(npz), "bytes": len(npz)},
+            f"{stem}.onnx": {"sha256": sha256(onnx_model), "bytes": len(onnx_model)},
         },
         "parameters": int(sum(a.size for a in weights.values())),
         # of which batch norm's moving means and variances (not trained by gradient)
@@ -536,25 +593,34 @@ def card(
                 "meaning": "musicnn's 'penultimate' features: dense 200, ReLU, batch norm",
             },
             musicnn.TAGS: {
-                "shape": ["batch", len(MSD_TAGS)],
+                "shape": ["batch", len(spec.tags)],
                 "meaning": "sigmoid probability of each tag in 'tags'",
             },
         },
-        "tags": list(MSD_TAGS),
-        "converted_by": "python -m engine.neural.convert",
+        "tags": list(spec.tags),
+        "converted_by": "python -m engine.neural.convert"
+        + ("" if spec.checkpoint == MODEL else f" --model {spec.checkpoint}"),
     }
 
 
 # -- the ONNX graph ------------------------------------------------------------------------
 
 OPSET = 17  # Reduce* still take their axes as attributes; onnxruntime >= 1.14 runs it
-# where the graph's placeholder initializers "are": nowhere, so onnxruntime fails
-# loudly if the graph is loaded without the arrays (engine.neural.musicnn passes them)
-EXTERNAL_LOCATION = f"weights-are-in-{STEM}.npz"
 
 
-def build_graph(weights: Mapping[str, np.ndarray], *, embed_weights: bool) -> bytes:
+def external_location(stem: str) -> str:
+    """Where the graph's placeholder initializers "are": nowhere, so onnxruntime fails
+    loudly if the graph is loaded without the arrays (engine.neural.musicnn passes them)."""
+    return f"weights-are-in-{stem}.npz"
+
+
+def build_graph(
+    weights: Mapping[str, np.ndarray], *, embed_weights: bool, spec: ModelSpec = MSD
+) -> bytes:
     """musicnn as a serialized ONNX model (needs the ``onnx`` package).
+
+    ``spec`` names the graph and sizes its tag output; the network is the same for
+    every checkpoint.
 
     Layout: (batch, channels, time, frequency). With ``embed_weights`` the arrays are
     stored in the model (for tools such as quantisation); without, each initializer
@@ -621,17 +687,17 @@ def build_graph(weights: Mapping[str, np.ndarray], *, embed_weights: bool) -> by
             tensor.dims.extend(arrays[name].shape)
             tensor.data_location = TensorProto.EXTERNAL
             entry = tensor.external_data.add()
-            entry.key, entry.value = "location", EXTERNAL_LOCATION
+            entry.key, entry.value = "location", external_location(spec.stem)
             initializers.append(tensor)
     graph = helper.make_graph(
         nodes,
-        STEM,
+        spec.stem,
         [helper.make_tensor_value_info(m.INPUT, TensorProto.FLOAT, ["batch", m.FRAMES, m.N_MELS])],
         [
             helper.make_tensor_value_info(
                 m.EMBEDDING, TensorProto.FLOAT, ["batch", m.EMBEDDING_SIZE]
             ),
-            helper.make_tensor_value_info(m.TAGS, TensorProto.FLOAT, ["batch", len(MSD_TAGS)]),
+            helper.make_tensor_value_info(m.TAGS, TensorProto.FLOAT, ["batch", len(spec.tags)]),
         ],
         initializers + constants,
     )
@@ -639,7 +705,7 @@ def build_graph(weights: Mapping[str, np.ndarray], *, embed_weights: bool) -> by
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="engine.neural.convert",
-        doc_string="musicnn MSD (ISC licence; see musicnn_msd.json)",
+        doc_string=f"musicnn {spec.short} (ISC licence; see {spec.stem}.json)",
     )
     model.ir_version = 8  # what opset 17 needs; keeps older onnxruntime able to load it
     if embed_weights:
@@ -648,11 +714,15 @@ def build_graph(weights: Mapping[str, np.ndarray], *, embed_weights: bool) -> by
 
 
 def convert(source: Source, out: Path) -> dict[str, object]:
-    """Write ``musicnn_msd.{npz,onnx,json}`` into ``out`` and return the card."""
+    """Write ``<stem>.{npz,onnx,json}`` for ``source``'s checkpoint into ``out`` and
+    return the card."""
+    spec = MODELS[source.model]
     if source.version != PACKAGE_VERSION:
         raise CheckpointError(f"expected {PACKAGE} {PACKAGE_VERSION}, found {source.version!r}")
-    if source.labels != MSD_TAGS:
-        raise CheckpointError("musicnn's MSD_LABELS differ from the tags this module names")
+    if source.labels != spec.tags:
+        raise CheckpointError(
+            f"musicnn's {spec.labels} differ from the tags this module names for {spec.checkpoint}"
+        )
     if not source.licence.strip():
         # ISC: the notice must travel with every copy, so no notice, no conversion
         raise CheckpointError("no licence text found next to the checkpoint")
@@ -661,13 +731,13 @@ def convert(source: Source, out: Path) -> dict[str, object]:
     if total != PARAMETERS:
         raise CheckpointError(f"{total} parameters, expected {PARAMETERS}")
     npz = npz_bytes(weights)
-    onnx_model = build_graph(weights, embed_weights=False)
+    onnx_model = build_graph(weights, embed_weights=False, spec=spec)
     model_card = card(source, weights, npz, onnx_model)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{STEM}.npz").write_bytes(npz)
-    (out / f"{STEM}.onnx").write_bytes(onnx_model)
+    (out / f"{spec.stem}.npz").write_bytes(npz)
+    (out / f"{spec.stem}.onnx").write_bytes(onnx_model)
     text = json.dumps(model_card, indent=2, ensure_ascii=False) + "\n"
-    (out / f"{STEM}.json").write_text(text, encoding="utf-8")
+    (out / f"{spec.stem}.json").write_text(text, encoding="utf-8")
     return model_card
 
 
@@ -677,19 +747,27 @@ def main(argv: list[str] | None = None) -> int:
         "source",
         nargs="?",
         type=Path,
-        help="musicnn-0.1.0-py3-none-any.whl, or a folder holding musicnn/MSD_musicnn "
+        help="musicnn-0.1.0-py3-none-any.whl, or a folder holding musicnn/<MODEL> "
         "(default: the installed musicnn package)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=MODEL,
+        help=f"the checkpoint to convert (default: {MODEL}); "
+        + ", ".join(f"{s.checkpoint} -> {s.stem}" for s in MODELS.values()),
     )
     parser.add_argument(
         "--out", type=Path, default=Path("models"), help="output folder (default: models/)"
     )
     args = parser.parse_args(argv)
     try:
-        model_card = convert(read_source(args.source or _default_source()), args.out)
+        model_card = convert(read_source(args.source or _default_source(), args.model), args.out)
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{model_card['parameters']:,} parameters -> {args.out}/{STEM}.{{npz,onnx,json}}")
+    stem = MODELS[args.model].stem
+    print(f"{model_card['parameters']:,} parameters -> {args.out}/{stem}.{{npz,onnx,json}}")
     return 0
 
 

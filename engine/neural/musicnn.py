@@ -1,10 +1,13 @@
-"""musicnn (MSD): a 200-d embedding and 50 tag probabilities per 3-s patch of audio.
+"""musicnn: a 200-d embedding and 50 tag probabilities per 3-s patch of audio.
 
-The network is Pons & Serra's musicnn as trained on the Million Song Dataset and
-shipped in the ``musicnn`` 0.1.0 wheel (ISC licence; see ``models/musicnn_msd.json``).
-Its weights are ``models/musicnn_msd.npz`` under their TensorFlow names and layouts;
-``models/musicnn_msd.onnx`` is the graph without weights. :class:`Musicnn` loads both
-and runs them with onnxruntime: neither TensorFlow nor the ``onnx`` package is needed.
+The network is Pons & Serra's musicnn as shipped in the ``musicnn`` 0.1.0 wheel (ISC
+licence), in two trainings: on the Million Song Dataset's Last.fm tags (:data:`STEM`,
+``models/musicnn_msd.*``, the default) and on MagnaTagATune's tags
+(:data:`MTT_STEM`, ``models/musicnn_mtt.*``). Each is ``<stem>.npz`` (the weights under
+their TensorFlow names and layouts), ``<stem>.onnx`` (the graph without weights) and
+``<stem>.json`` (the card). :class:`Musicnn` loads one and runs it with onnxruntime:
+neither TensorFlow nor the ``onnx`` package is needed. Every loader takes the model's
+``stem`` and defaults to the MSD one.
 
 :func:`reference_forward` is the same network in plain numpy, written from
 ``musicnn/models.py``; the tests hold the onnxruntime graph to it.
@@ -42,7 +45,8 @@ INPUT = "patches"
 EMBEDDING = "embedding"  # musicnn's "penultimate" features
 TAGS = "tags"
 
-STEM = "musicnn_msd"
+STEM = "musicnn_msd"  # the default: trained on the Million Song Dataset
+MTT_STEM = "musicnn_mtt"  # trained on MagnaTagATune
 # <repo>/models, and <bundle>/models in the packaged app (build.spec ships models/)
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -184,7 +188,8 @@ def reference_forward(
     Parameters
     ----------
     weights
-        The TensorFlow variables by name, as in ``models/musicnn_msd.npz``.
+        The TensorFlow variables by name, as in ``models/musicnn_msd.npz`` (or any
+        other stem's ``.npz``: the network is the same).
     patches
         Log-mel patches, shape (batch, 187, 96).
 
@@ -252,17 +257,17 @@ class CardError(ModelFilesError):
     """The shipped model's card cannot be used; the message says why, in one line."""
 
 
-def load_card(models_dir: Path | None = None) -> dict[str, object]:
-    """``musicnn_msd.json``: source, licence, checksums, input and output spec, tags.
+def load_card(models_dir: Path | None = None, *, stem: str = STEM) -> dict[str, object]:
+    """``<stem>.json``: source, licence, checksums, input and output spec, tags.
 
     The fields Encore reads are checked (``tags``: the :data:`N_TAGS` tag names, in the
     order of the network's outputs; ``files``: a SHA-256 per shipped file): a damaged or
     foreign card raises :class:`CardError` instead of failing later, far from its cause.
     """
-    path = (MODELS_DIR if models_dir is None else models_dir) / f"{STEM}.json"
+    path = (MODELS_DIR if models_dir is None else models_dir) / f"{stem}.json"
     try:
         card = read_json(path, max_bytes=CARD_MAX_BYTES, max_depth=CARD_MAX_DEPTH)
-        problem = _card_problem(card)
+        problem = _card_problem(card, stem)
     except OSError as exc:
         problem = cause(exc)
     except ValueError as exc:
@@ -274,7 +279,7 @@ def load_card(models_dir: Path | None = None) -> dict[str, object]:
     return card  # type: ignore[return-value] - checked above
 
 
-def _card_problem(card: object) -> str:
+def _card_problem(card: object, stem: str) -> str:
     """What is wrong with the fields of a parsed card that Encore reads ("" if nothing)."""
     if not isinstance(card, dict):
         return "it is not a JSON object"
@@ -286,7 +291,7 @@ def _card_problem(card: object) -> str:
     files = card.get("files")
     if not isinstance(files, dict):
         return "'files' must map each shipped file to its SHA-256"
-    for name in (f"{STEM}.npz", f"{STEM}.onnx"):
+    for name in (f"{stem}.npz", f"{stem}.onnx"):
         entry = files.get(name)
         digest = entry.get("sha256") if isinstance(entry, dict) else None
         if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
@@ -303,14 +308,14 @@ def _checked(path: Path, card: Mapping[str, object]) -> bytes:
     return data
 
 
-def check_model(models_dir: Path | None = None) -> None:
+def check_model(models_dir: Path | None = None, *, stem: str = STEM) -> None:
     """Raise :class:`ModelFilesError` unless :class:`Musicnn` can load ``models_dir``'s
-    files: the card's fields and both files' SHA-256 are checked (~5 ms), nothing is
-    loaded."""
+    ``<stem>`` files: the card's fields and both files' SHA-256 are checked (~5 ms),
+    nothing is loaded."""
     folder = MODELS_DIR if models_dir is None else models_dir
-    card = load_card(folder)
+    card = load_card(folder, stem=stem)
     for suffix in ("npz", "onnx"):
-        path = folder / f"{STEM}.{suffix}"
+        path = folder / f"{stem}.{suffix}"
         try:
             _checked(path, card)
         except OSError as exc:
@@ -321,39 +326,43 @@ def check_model(models_dir: Path | None = None) -> None:
             raise ModelFilesError(f"the neural model's file {exc}; reinstall Encore") from None
 
 
-def load_weights(models_dir: Path | None = None) -> dict[str, np.ndarray]:
-    """The TensorFlow variables from ``musicnn_msd.npz`` (arrays only, no pickles)."""
+def load_weights(models_dir: Path | None = None, *, stem: str = STEM) -> dict[str, np.ndarray]:
+    """The TensorFlow variables from ``<stem>.npz`` (arrays only, no pickles)."""
     import io
 
     folder = MODELS_DIR if models_dir is None else models_dir
-    data = _checked(folder / f"{STEM}.npz", load_card(folder))
+    data = _checked(folder / f"{stem}.npz", load_card(folder, stem=stem))
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         return {name: arrays[name] for name in arrays.files}
 
 
 class Musicnn:
-    """The MSD musicnn model in an onnxruntime session.
+    """A musicnn model (MSD by default) in an onnxruntime session.
 
     Parameters
     ----------
     models_dir
-        Where ``musicnn_msd.{npz,onnx,json}`` are.
+        Where ``<stem>.{npz,onnx,json}`` are.
     threads
         onnxruntime's intra-op threads (analysis runs one model per worker process,
         so one thread each by default).
+    stem
+        Which model: :data:`STEM` (MSD, the default) or :data:`MTT_STEM` (MagnaTagATune).
     """
 
-    def __init__(self, models_dir: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(
+        self, models_dir: Path | None = None, *, threads: int = 1, stem: str = STEM
+    ) -> None:
         import onnxruntime as ort
 
         models_dir = MODELS_DIR if models_dir is None else models_dir
-        card = load_card(models_dir)
-        graph = _checked(models_dir / f"{STEM}.onnx", card)
+        card = load_card(models_dir, stem=stem)
+        graph = _checked(models_dir / f"{stem}.onnx", card)
         tags: Any = card["tags"]  # checked by load_card
         self.tags: tuple[str, ...] = tuple(tags)
         # the graph's initializers are placeholders; the arrays come from the npz
         # (kept referenced: onnxruntime may use their memory in place)
-        self._initializers = onnx_initializers(load_weights(models_dir))
+        self._initializers = onnx_initializers(load_weights(models_dir, stem=stem))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import struct
 import zipfile
@@ -162,22 +163,34 @@ def test_bundle_reader_refuses_damage():
         convert.read_bundle(snappy)
 
 
-def _fake_wheel(path: Path, tensors: dict[str, np.ndarray]) -> Path:
-    """A stand-in for musicnn-0.1.0-py3-none-any.whl with ``tensors`` as MSD_musicnn."""
+def _fake_wheel(
+    path: Path,
+    tensors: dict[str, np.ndarray],
+    model: str = convert.MODEL,
+    *,
+    mtt_labels: tuple[str, ...] = convert.MTT_TAGS,
+) -> Path:
+    """A stand-in for musicnn-0.1.0-py3-none-any.whl with ``tensors`` as ``model``'s
+    checkpoint, and both tag lists in its configuration.py."""
     index, data = _bundle(tensors, checksums=False)  # CRCs of 3 MB in Python: skip here
-    prefix = "musicnn/MSD_musicnn/"
+    prefix = f"musicnn/{model}/"
+    configuration = (
+        f"MTT_LABELS = {list(mtt_labels)!r}\n\nMSD_LABELS = {list(convert.MSD_TAGS)!r}\n"
+    )
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(f"{prefix}.index", index)
         wheel.writestr(f"{prefix}.data-00000-of-00001", data)
         wheel.writestr(f"{prefix}config.json", json.dumps({"n_frames": 187}))
-        wheel.writestr("musicnn/configuration.py", f"MSD_LABELS = {list(convert.MSD_TAGS)!r}\n")
+        wheel.writestr("musicnn/configuration.py", configuration)
         wheel.writestr("musicnn-0.1.0.dist-info/METADATA", "Name: musicnn\nVersion: 0.1.0\n")
         wheel.writestr("musicnn-0.1.0.dist-info/LICENSE.md", "Copyright (c) test. ISC.\n")
     return path
 
 
-def test_convert_is_reproducible_and_matches_the_shipped_graph(tmp_path):
-    card = musicnn.load_card()
+@pytest.mark.parametrize("model", sorted(convert.MODELS))
+def test_convert_is_reproducible_and_matches_the_shipped_graph(tmp_path, model):
+    spec = convert.MODELS[model]
+    card = musicnn.load_card(stem=spec.stem)
     rng = np.random.default_rng(1)
     tensors = {
         name: rng.standard_normal(shape).astype(np.float32)
@@ -185,25 +198,48 @@ def test_convert_is_reproducible_and_matches_the_shipped_graph(tmp_path):
     }
     tensors["dense/kernel/Adam"] = np.ones((1506, 200), np.float32)  # must be left out
     tensors["global_step"] = np.array(7, np.int64)
-    wheel = _fake_wheel(tmp_path / "musicnn-0.1.0-py3-none-any.whl", tensors)
+    wheel = _fake_wheel(tmp_path / "musicnn-0.1.0-py3-none-any.whl", tensors, model)
 
-    first = convert.convert(convert.read_source(wheel), tmp_path / "a")
-    assert convert.main([str(wheel), "--out", str(tmp_path / "b")]) == 0
+    first = convert.convert(convert.read_source(wheel, model), tmp_path / "a")
+    cli = [str(wheel), "--out", str(tmp_path / "b")]
+    assert convert.main(cli if model == convert.MODEL else [*cli, "--model", model]) == 0
     for suffix in ("npz", "onnx", "json"):
-        name = f"{convert.STEM}.{suffix}"
+        name = f"{spec.stem}.{suffix}"
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        f"{spec.stem}.{suffix}" for suffix in ("json", "npz", "onnx")
+    ]
     assert first["parameters"] == convert.PARAMETERS
-    with np.load(tmp_path / "a" / f"{convert.STEM}.npz", allow_pickle=False) as arrays:
+    assert first["name"] == spec.stem and first["tags"] == list(spec.tags)
+    assert first["source"]["checkpoint"].startswith(f"musicnn/{model}/")
+    with np.load(tmp_path / "a" / f"{spec.stem}.npz", allow_pickle=False) as arrays:
         assert sorted(arrays.files) == sorted(card["variables"])
         np.testing.assert_array_equal(arrays["conv2d_5/kernel"], tensors["conv2d_5/kernel"])
     # the graph depends on the shapes only: the shipped one is what this code builds
-    shipped = (MODELS / f"{convert.STEM}.onnx").read_bytes()
-    assert (tmp_path / "a" / f"{convert.STEM}.onnx").read_bytes() == shipped
+    shipped = (MODELS / f"{spec.stem}.onnx").read_bytes()
+    assert (tmp_path / "a" / f"{spec.stem}.onnx").read_bytes() == shipped
 
     unpacked = tmp_path / "site-packages"
     zipfile.ZipFile(wheel).extractall(unpacked)
-    from_folder = convert.read_source(unpacked / "musicnn" / "MSD_musicnn")
-    assert from_folder.index == convert.read_source(wheel).index
+    from_folder = convert.read_source(unpacked / "musicnn" / model, model)
+    assert from_folder.index == convert.read_source(wheel, model).index
+
+
+def test_convert_refuses_other_tags_or_checkpoints(tmp_path):
+    card = musicnn.load_card(stem=musicnn.MTT_STEM)
+    tensors = {name: np.zeros(shape, np.float32) for name, shape in card["variables"].items()}
+    swapped = list(convert.MTT_TAGS)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    wheel = _fake_wheel(tmp_path / "w.whl", tensors, "MTT_musicnn", mtt_labels=tuple(swapped))
+    source = convert.read_source(wheel, "MTT_musicnn")
+    assert source.labels == tuple(swapped) and source.model == "MTT_musicnn"
+    with pytest.raises(convert.CheckpointError, match="MTT_LABELS differ"):
+        convert.convert(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(convert.CheckpointError, match=re.escape("no musicnn/MSD_musicnn/.index")):
+        convert.read_source(wheel)  # the wheel holds MTT_musicnn only
+    with pytest.raises(convert.CheckpointError, match="unknown model"):
+        convert.read_source(wheel, "MSD_vgg")
 
 
 # -- the shipped model --------------------------------------------------------------------
