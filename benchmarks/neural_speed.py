@@ -1,18 +1,27 @@
-"""Speed of the two analysis passes beside bliss-audio, one core, on real files.
+"""Speed of the analysis passes beside bliss-audio, one core, on real files.
 
-    python benchmarks/neural_speed.py --music DIR [--limit 20]
+    python benchmarks/neural_speed.py --music DIR [--limit 12] [--end-to-end]
 
-Times, per 4-minute track and on one core (this process pinned to one CPU): the first
-pass (the hand-made features), the second pass (musicnn, fp32 as shipped, and a
-dynamic int8 quantisation of the same graph for comparison), and bliss-audio; then
-what int8 costs: the cosine between its embeddings and fp32's, and the largest tag
-difference. Needs the dev extras (onnx, bliss-audio).
+Seconds per 4-minute track on one core (this process pinned to one CPU), all in one run:
+
+- the floors: decoding the excerpts alone (once, at the file's own rate), and each
+  network alone on inputs already made;
+- the first pass alone, the second pass alone (each decoding for itself, as before one
+  decode), and both passes from one decode as Encore runs them;
+- the third pass (MTT) on top, when it is on;
+- bliss-audio (``bliss_audio.Song(path).analysis``), and the ratio of the two.
+
+``--end-to-end`` also times ``encore scan DIR --workers 1`` (scan, both passes, training)
+against bliss-audio over the same files in a fresh process each. Needs ``bliss-audio``
+(``pip install --group bench``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,81 +29,111 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.analysis.decode import duration
+from engine.analysis.decode import duration, read_excerpts_native
 from engine.analysis.features import analyze_track
+from engine.analysis.feed import EXCERPT_SECONDS, EXCERPTS
 from engine.neural import embedding
-from engine.neural.musicnn import MODELS_DIR, STEM, Musicnn, load_weights, onnx_initializers
+from engine.neural.musicnn import MTT_STEM, STEM
+from engine.passes.worker import Job, analyse_file
+
+BLISS = "import sys, bliss_audio\nfor f in sys.argv[1:]: bliss_audio.Song(f).analysis\n"
 
 
-def per_four_minutes(fn: Callable[[str], object], files: list[str]) -> float:
-    """Seconds ``fn`` takes per 4 minutes of audio over ``files`` (after a warm-up)."""
+def per_four_minutes(fn: Callable[[str], object], files: list[str], rounds: int = 2) -> float:
+    """Seconds ``fn`` takes per 4 minutes of audio over ``files`` (after a warm-up; the
+    best of ``rounds``)."""
     fn(files[0])
     minutes = sum(duration(f) or 0.0 for f in files) / 60
-    start = time.perf_counter()
-    for f in files:
-        fn(f)
-    return (time.perf_counter() - start) / minutes * 4
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for f in files:
+            fn(f)
+        best = min(best, time.perf_counter() - start)
+    return best / minutes * 4
 
 
-def int8_network() -> Musicnn:
-    """The shipped graph with its weights inlined, dynamically quantised to int8."""
-    import onnx
-    from onnx import numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def patches_of(path: str) -> np.ndarray:
+    """The second pass's input for ``path`` (decoded as analysis decodes it)."""
+    from engine.analysis.feed import feed
 
-    model = onnx.load_from_string((MODELS_DIR / f"{STEM}.onnx").read_bytes())
-    weights = onnx_initializers(load_weights())
-    kept = [i for i in model.graph.initializer if i.name not in weights]  # constants
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
-    model.graph.initializer.extend(numpy_helper.from_array(a, n) for n, a in weights.items())
-    folder = Path(tempfile.mkdtemp())
-    onnx.save(model, folder / "fp32.onnx")
-    quantize_dynamic(folder / "fp32.onnx", folder / "int8.onnx", weight_type=QuantType.QInt8)
-    network = Musicnn.__new__(Musicnn)
-    import onnxruntime as ort
+    sink = embedding.PatchAccumulator()
+    feed(path, [(16_000, sink)])
+    return sink.finish()
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    network.tags = Musicnn().tags
-    network._initializers = {}
-    network._session = ort.InferenceSession(str(folder / "int8.onnx"), options)
-    return network
+
+def end_to_end(files: list[str]) -> tuple[float, float]:
+    """Wall seconds of ``encore scan`` (one worker) and of bliss-audio over ``files``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        music = Path(tmp) / "music"
+        music.mkdir()
+        for i, f in enumerate(files):
+            (music / f"{i:03d}{Path(f).suffix}").symlink_to(f)
+        command = [sys.executable, "-m", "engine", "--home", f"{tmp}/home", "scan", str(music)]
+        start = time.perf_counter()
+        subprocess.run([*command, "--workers", "1"], check=True, capture_output=True)
+        encore = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", BLISS, *files], check=True, capture_output=True)
+        return encore, time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--music", type=Path, required=True)
-    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--limit", type=int, default=12)
+    parser.add_argument("--end-to-end", action="store_true")
     args = parser.parse_args()
     files = sorted(str(p) for p in args.music.rglob("*") if p.suffix in {".ogg", ".mp3", ".flac"})
     files = files[:: max(1, len(files) // args.limit)][: args.limit]
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     import bliss_audio
 
-    first = per_four_minutes(analyze_track, files)
-    embedding._model = (None, Musicnn(threads=1))  # (its folder, the network)
-    fp32 = per_four_minutes(embedding.embed_track, files)
-    reference = [embedding.embed_track(f) for f in files]
-    embedding._model = (None, int8_network())
-    int8 = per_four_minutes(embedding.embed_track, files)
-    quantised = [embedding.embed_track(f) for f in files]
-    bliss = per_four_minutes(lambda f: bliss_audio.Song(f).analysis, files)
+    msd, mtt = embedding.load_network(None, STEM), embedding.load_network(None, MTT_STEM)
+    inputs = {f: patches_of(f) for f in files}
+    both = Job(compute=("features", "musicnn"))
+    three = Job(compute=("features", "musicnn", "musicnn-mtt"))
+    rows = {
+        "decode the excerpts (one decode)": per_four_minutes(
+            lambda f: read_excerpts_native(f, count=EXCERPTS, seconds=EXCERPT_SECONDS), files
+        ),
+        "MSD network alone": per_four_minutes(
+            lambda f: embedding.embed_patches(msd, inputs[f]), files
+        ),
+        "MTT network alone": per_four_minutes(
+            lambda f: embedding.embed_patches(mtt, inputs[f]), files
+        ),
+        "first pass alone (its own decode)": per_four_minutes(analyze_track, files),
+        "second pass alone (its own decode)": per_four_minutes(embedding.embed_track, files),
+        "both passes, one decode (as Encore runs)": per_four_minutes(
+            lambda f: analyse_file(f, both), files
+        ),
+        "three passes, one decode (MTT on)": per_four_minutes(
+            lambda f: analyse_file(f, three), files
+        ),
+        "bliss-audio": per_four_minutes(lambda f: bliss_audio.Song(f).analysis, files),
+    }
     minutes = sum(duration(f) or 0.0 for f in files) / 60
     print(f"{len(files)} files, {minutes:.1f} min of audio; seconds per 4-minute track, one core")
-    print(f"  first pass (hand-made features)   {first:.3f}")
-    print(f"  second pass, fp32 (shipped)       {fp32:.3f}")
-    print(f"  second pass, int8                 {int8:.3f}")
-    print(f"  both passes (fp32)                {first + fp32:.3f}")
-    print(f"  bliss-audio                       {bliss:.3f}")
-    print(f"  bliss-audio / both passes         {bliss / (first + fp32):.2f}x")
-    cosines = [
-        float(a[:200] @ b[:200] / np.linalg.norm(a[:200]) / np.linalg.norm(b[:200]))
-        for a, b in zip(reference, quantised, strict=True)
-    ]
-    pairs = list(zip(reference, quantised, strict=True))
-    tags = max(float(np.abs(a[200:] - b[200:]).max()) for a, b in pairs)
-    print(f"  int8 vs fp32: embedding cosine min {min(cosines):.4f}, largest tag change {tags:.3f}")
+    for name, seconds in rows.items():
+        print(f"  {name:<44} {seconds:.3f}")
+    bliss = rows["bliss-audio"]
+    separate = rows["first pass alone (its own decode)"]
+    separate += rows["second pass alone (its own decode)"]
+    together = rows["both passes, one decode (as Encore runs)"]
+    three = rows["three passes, one decode (MTT on)"]
+    print(f"  two decodes (first + second alone)           {separate:.3f}")
+    print(f"  bliss-audio / both passes (one decode)       {bliss / together:.2f}x  (goal 1.3x)")
+    print(f"  bliss-audio / three passes                   {bliss / three:.2f}x")
+    print(f"  saved by one decode                          {separate - together:.3f}")
+    floor = rows["decode the excerpts (one decode)"] + rows["MSD network alone"]
+    print(f"  floor (decode + MSD network), both passes    {floor:.3f}")
+    if args.end_to_end:
+        encore, peer = end_to_end(files)
+        print(
+            f"  end to end: encore scan --workers 1 {encore:.1f} s, bliss-audio {peer:.1f} s, "
+            f"bliss / encore {peer / encore:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
 
 from engine.tracks import Failure, plural
 
-STAGES = {"scan": "Reading", "analyze": "Analysing", "neural": "Listening", "damaged": "Damaged"}
-#: The stages whose files Retry (the library's analysis with ``retry_failed``) tries again.
-RETRIED_STAGES = frozenset({"analyze", "neural"})
+#: What each stage is called; every other stage is a later pass's ("neural", "mtt"…).
+STAGES = {"scan": "Reading", "analyze": "Analysing", "damaged": "Damaged"}
+#: The stages whose files Retry (the library's analysis with ``retry_failed``) does not
+#: try again: every pass's are.
+NOT_RETRIED_STAGES = frozenset({"scan", "damaged"})
 RETRY_TEXT = "Retry"
 
 
@@ -56,7 +58,7 @@ class FailuresDialog(QDialog):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         for f in failures:
-            item = QTreeWidgetItem([STAGES.get(f.stage, f.stage), f.path, f.reason])
+            item = QTreeWidgetItem([STAGES.get(f.stage, "Listening"), f.path, f.reason])
             item.setToolTip(1, f.path)
             item.setToolTip(2, f.reason)
             self.tree.addTopLevelItem(item)
@@ -68,7 +70,7 @@ class FailuresDialog(QDialog):
         self.retry_button = buttons.addButton(RETRY_TEXT, QDialogButtonBox.ButtonRole.ActionRole)
         self.retry_button.setToolTip("Analyse every file that could not be analysed again")
         self.retry_button.setEnabled(
-            retry is not None and any(f.stage in RETRIED_STAGES for f in failures)
+            retry is not None and any(f.stage not in NOT_RETRIED_STAGES for f in failures)
         )
         if retry is not None:
             self.retry_button.clicked.connect(retry)

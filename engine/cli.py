@@ -291,6 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_status)
     p.add_argument("--json", action="store_true", help="print JSON only")
 
+    p = sub.add_parser(
+        "passes", parents=[common], help="the analysis passes: list them, turn them on or off"
+    )
+    p.set_defaults(handler=_cmd_passes)
+    for flag, text in (
+        ("--on", "run this later pass from now on"),
+        ("--off", "stop running this later pass (what it stored stays)"),
+        ("--rank", "let this pass's embedding join the space up next ranks in"),
+        ("--no-rank", "rank without this pass's embedding"),
+    ):
+        p.add_argument(flag, metavar="NAME", action="append", default=[], help=text)
+    p.add_argument("--json", action="store_true", help="print JSON only")
+
     p = sub.add_parser("demo", parents=[common], help="write a synthetic demo library")
     p.set_defaults(handler=_demo, needs_library=False)
     p.add_argument("folder", metavar="DIR")
@@ -557,7 +570,8 @@ def _run_pipeline(
         elif item.kind == MODEL_READY:
             say(f"Model ready: {report.library_size} tracks, k={report.k} (recommend works now)")
         elif item.kind == PASS_DONE:
-            rate = f" in {seconds:.1f} s" if report.done else ""
+            # passes that ran in one sweep end together: the time is the first one's
+            rate = f" in {seconds:.1f} s" if report.done and seconds >= 0.1 else ""
             say(f"{report.title[:1].upper()}{report.title[1:]}: {report.summary()}{rate}")
 
     steps = pipeline(
@@ -846,13 +860,18 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         f"Tracks: {status['tracks']}  analysed: {status['analysed']}  "
         f"pending: {status['pending']}  could not be analysed: {status['analysis_failed']}"
     )
-    neural = status["neural"]
-    say(
-        f"Second pass (neural, version {neural['version']}): {neural['embedded']} embedded  "
-        f"pending: {neural['pending']}  could not be embedded: {neural['failed']}"
-    )
-    if neural["problem"]:
-        say(f"  cannot run: {neural['problem']} (the pending tracks wait for it)")
+    for each in status["passes"]:
+        title = each["title"][:1].upper() + each["title"][1:]
+        name = title.replace(")", f", version {each['version']})", 1)
+        if not each["on"]:
+            say(f"{title}: off (`encore passes --on {each['name']}` turns it on)")
+            continue
+        say(
+            f"{name}: {each['embedded']} embedded  pending: {each['pending']}  "
+            f"could not be embedded: {each['failed']}"
+        )
+        if each["problem"]:
+            say(f"  cannot run: {each['problem']} (the pending tracks wait for it)")
     say(f"Unreadable files (not in the library): {status['unreadable']}")
     card = status["model"]
     if card:
@@ -872,8 +891,35 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         say("Failures:")
         for f in status["failures"]:
             say(f"  [{f['stage']}] {f['path']}: {f['reason']}")
-        if any(f["stage"] in ("analyze", "neural") for f in status["failures"]):
-            say("  `encore analyze --retry-failed` tries the [analyze] and [neural] ones again")
+        retried = sorted({f["stage"] for f in status["failures"]} - {"scan", "damaged"})
+        if retried:
+            stages = " and ".join(f"[{stage}]" for stage in retried)
+            say(f"  `encore analyze --retry-failed` tries the {stages} ones again")
+    return 0
+
+
+def _cmd_passes(library: Library, args: argparse.Namespace) -> int:
+    for names, change in (
+        (args.on, {"on": True}),
+        (args.off, {"on": False}),
+        (args.rank, {"ranks": True}),
+        (args.no_rank, {"ranks": False}),
+    ):
+        for name in names:
+            library.set_pass(name, **change)
+    passes = library.pass_status()
+    if args.json:
+        print_json(passes)
+        return 0
+    say("features: the hand-made features (always on; the model is trained on them)")
+    for each in passes:
+        state = ("on" if each["on"] else "off") + (", ranks" if each["ranks"] else "")
+        say(
+            f"{each['name']}: the {each['title']}, version {each['version']} ({state}): "
+            f"{each['embedded']} embedded, {each['pending']} pending, {each['failed']} failed"
+        )
+    if args.on or args.rank or args.no_rank:
+        say("`encore analyze` runs what is pending; up next uses the change at once")
     return 0
 
 

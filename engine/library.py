@@ -28,17 +28,12 @@ from engine.ingest.formats import is_audio_name
 from engine.ingest.scan import ScanReport
 from engine.neural import musicnn
 from engine.neural.embedding import (
-    DAMAGED_NEURAL_REASON,
     MODEL_UNLOADABLE,
     NEURAL_FEATURES,
-    NEURAL_VERSION,
 )
-from engine.neural.embedding import VECTOR_SIZE as NEURAL_SIZE
-from engine.neural.embedding import split as split_neural
-from engine.neural.musicnn import CardError, ModelFilesError, check_model, load_card
 from engine.neural.tags import Description, guessed_genres, shown_tags_many
 from engine.neural.tags import describe as describe_text
-from engine.passes import first_pass, later_passes
+from engine.passes import SECOND_PASS, by_name, first_pass, later_passes
 from engine.passes.base import AnalysisPass
 from engine.passes.inputs import KeptInputs
 from engine.passes.runner import RunReport, retried, run_passes
@@ -79,13 +74,12 @@ __all__ = [
 
 T = TypeVar("T")
 V = TypeVar("V")
-#: The store settings that hold the radio rules and the family weights (JSON).
+#: The store settings that hold the radio rules, the family weights and the passes (JSON).
+PASSES_KEY = "passes"
 RULES_KEY = "radio_rules"
 WEIGHTS_KEY = "family_weights"
 #: The store setting that holds the seconds a file may take to analyse.
 TIME_LIMIT_KEY = "analysis_time_limit"
-#: The stage of the second pass's failures (:class:`Failure`).
-NEURAL_STAGE = "neural"
 
 
 class LibraryError(Exception):
@@ -175,8 +169,10 @@ class Library:
         self._model: SimilarityModel | None = None
         self._card: ModelCard | None = None
         self._index: ClusterIndex | None = None
-        self._neural: tuple[np.ndarray, np.ndarray] | None = None  # second pass, cached
-        self._neural_labels: dict[int, tuple[str, str]] | None = None  # made from it
+        #: later passes' vectors by pass name, and what is made from them (cached)
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._tag_space: tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None = None
+        self._neural_labels: dict[int, tuple[str, str]] | None = None
         self._loading = threading.RLock()  # model() and index() build once per change
 
     def close(self) -> None:
@@ -192,7 +188,7 @@ class Library:
         self._store.add_folders(existing)
         report = yield from scanning.scan(self._store, roots, cancel)
         if report.added or report.updated or report.removed:
-            self._index = self._neural = None
+            self.invalidate()
         return report
 
     def analyze(
@@ -246,7 +242,7 @@ class Library:
         :class:`LibraryError` saying why, and every track not heard yet stays pending.
         """
         done = yield from self.run_passes(
-            later_passes(),
+            self.later_passes(),
             cancel=cancel,
             workers=workers,
             retry_failed=retry_failed,
@@ -322,32 +318,81 @@ class Library:
             self._store.clear_failures(pass_.name, pass_.version)
 
     def invalidate(self) -> None:
-        """Forget what was built from stored vectors (the index, the neural join)."""
-        self._index = self._neural = None
+        """Forget what was built from stored vectors (the index, the neural join, tags)."""
+        self._index = None
+        self._vectors = {}
+        self._tag_space = None
+        self._neural_labels = None
 
     def neural_problem(self) -> str | None:
         """Why the second pass cannot run now (the network's files in ``models/`` are
         missing, damaged or not the shipped ones), or None. Cheap: checksums only."""
-        try:
-            check_model(musicnn.MODELS_DIR)
-        except ModelFilesError as exc:
-            return str(exc)
-        return None
+        return by_name(SECOND_PASS).problem(musicnn.MODELS_DIR)
 
     def damaged_neural(self) -> list[int]:
         """Ids of the tracks whose stored neural vector is left out as not usable (not
         recorded as failures yet: the next :meth:`listen` does it and embeds them again)."""
-        return self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)[2]
+        second = by_name(SECOND_PASS)
+        return self._store.vectors(second.name, second.version, second.size)[2]
 
     def neural(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, vectors)`` of the tracks the second pass embedded: 200 embedding values
         then 50 tag probabilities per row, all finite (a damaged row is left out)."""
-        cached = self._neural
+        return self.pass_vectors(by_name(SECOND_PASS))
+
+    def pass_vectors(self, pass_: AnalysisPass) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, vectors)`` of the tracks a later pass did, all finite, ids ascending."""
+        cached = self._vectors.get(pass_.name)
         if cached is None:
-            ids, vectors, _ = self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)
-            cached = self._neural = (ids, vectors)
-            self._neural_labels = None
+            ids, vectors, _ = self._store.vectors(pass_.name, pass_.version, pass_.size)
+            cached = self._vectors[pass_.name] = (ids, vectors)
         return cached
+
+    # -- which passes run, and which rank ---------------------------------------------
+    def pass_settings(self) -> dict[str, dict[str, bool]]:
+        """Per later pass: ``on`` (it runs) and ``ranks`` (its embedding joins the space
+        up next ranks in), each its default unless the user set it."""
+        try:
+            saved = json.loads(self._store.get_meta(PASSES_KEY) or "{}")
+        except ValueError:
+            saved = {}
+        saved = saved if isinstance(saved, dict) else {}
+        out = {}
+        for pass_ in later_passes():
+            mine = saved.get(pass_.name)
+            mine = mine if isinstance(mine, dict) else {}
+            on = mine.get("on", pass_.on)
+            ranks = mine.get("ranks", pass_.ranks)
+            out[pass_.name] = {
+                "on": on if isinstance(on, bool) else pass_.on,
+                "ranks": ranks if isinstance(ranks, bool) else pass_.ranks,
+            }
+        return out
+
+    def set_pass(self, name: str, *, on: bool | None = None, ranks: bool | None = None) -> None:
+        """Turn a later pass on or off, or its embedding's part in ranking."""
+        settings = self.pass_settings()
+        if name not in settings:
+            names = ", ".join(settings) or "none"
+            raise LibraryError(f"no later analysis pass called {name!r} (there are: {names})")
+        if on is not None:
+            settings[name]["on"] = on
+        if ranks is not None:
+            settings[name]["ranks"] = ranks
+        self._store.set_meta(PASSES_KEY, json.dumps(settings, sort_keys=True))
+        self.invalidate()
+
+    def later_passes(self) -> tuple[AnalysisPass, ...]:
+        """The later passes that are on, in order."""
+        settings = self.pass_settings()
+        return tuple(p for p in later_passes() if settings[p.name]["on"])
+
+    def ranking_passes(self) -> tuple[AnalysisPass, ...]:
+        """The later passes whose embedding joins the space up next ranks in."""
+        settings = self.pass_settings()
+        return tuple(
+            p for p in self.later_passes() if p.embedding is not None and settings[p.name]["ranks"]
+        )
 
     def train(
         self, clusters: int | None = None, cancel: CancelToken | None = None
@@ -415,18 +460,12 @@ class Library:
         return tracks
 
     def _labels(self) -> dict[int, tuple[str, str]]:
-        """Track id → (auto-tags, guessed genre), made once per second-pass change."""
+        """Track id → (auto-tags, guessed genre), made once per later-pass change."""
         if self._neural_labels is None:
-            ids, vectors = self.neural()
+            ids, probabilities, names = self.tag_space()
             if not len(ids):
                 self._neural_labels = {}
                 return self._neural_labels
-            try:
-                names = self.tag_names()
-            except LibraryError:  # no usable card: no auto-tags (auto_tags_problem says why)
-                self._neural_labels = {}
-                return self._neural_labels
-            probabilities = split_neural(vectors)[1]
             # the library's average: what sets a song apart in it
             tags = shown_tags_many(probabilities, names, probabilities.mean(axis=0))
             genres = guessed_genres(probabilities, names)
@@ -436,22 +475,51 @@ class Library:
             }
         return self._neural_labels
 
-    def tag_names(self) -> tuple[str, ...]:
-        """The network's 50 tags, in the order of the stored probabilities.
+    def tag_space(self) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        """``(ids, probabilities, names)``: the tag probabilities of every later pass that
+        is on and has tags, side by side (0 where a pass has not heard a track yet), for
+        the tracks any of them heard. A pass whose card is not usable is left out
+        (:meth:`auto_tags_problem` says why)."""
+        if self._tag_space is None:
+            parts = []
+            for pass_ in self.later_passes():
+                if pass_.tags is None:
+                    continue
+                try:
+                    names = pass_.tag_names(musicnn.MODELS_DIR)
+                except ValueError:
+                    continue
+                ids, vectors = self.pass_vectors(pass_)
+                parts.append((ids, vectors[:, pass_.tags], names))
+            every = np.unique(np.concatenate([p[0] for p in parts])) if parts else np.zeros(0)
+            every = every.astype(np.int64)
+            columns = sum(len(p[2]) for p in parts)
+            P = np.zeros((len(every), columns), dtype=np.float32)
+            start = 0
+            for ids, probabilities, names in parts:
+                P[np.searchsorted(every, ids), start : start + len(names)] = probabilities
+                start += len(names)
+            self._tag_space = (every, P, tuple(n for p in parts for n in p[2]))
+        return self._tag_space
 
-        Raises :class:`LibraryError` (one line, the reason) when its card is not usable.
+    def tag_names(self) -> tuple[str, ...]:
+        """Every tag the later passes give, in the order of :meth:`tag_space`'s columns.
+
+        Raises :class:`LibraryError` (one line, the reason) when no pass's card is usable.
         """
-        try:
-            return tuple(load_card()["tags"])  # type: ignore[arg-type] - checked
-        except CardError as exc:
-            raise LibraryError(str(exc)) from None
+        names = self.tag_space()[2]
+        if not names:
+            raise LibraryError(self.auto_tags_problem() or "no analysis pass gives tags")
+        return names
 
     def auto_tags_problem(self) -> str | None:
-        """Why tracks have no auto-tags although heard (a card that is not usable), or None."""
-        try:
-            self.tag_names()
-        except LibraryError as exc:
-            return str(exc)
+        """Why tracks lack auto-tags although heard (a card that is not usable), or None."""
+        for pass_ in self.later_passes():
+            if pass_.tags is not None:
+                try:
+                    pass_.tag_names(musicnn.MODELS_DIR)
+                except ValueError as exc:
+                    return str(exc)
         return None
 
     def describe(self, text: str, n: int = 50) -> tuple[list[tuple[Track, float]], Description]:
@@ -459,10 +527,9 @@ class Library:
         each with its score (0–1), and how the words were read."""
         names = self.tag_names()
         wanted = describe_text(text, names)
-        ids, vectors = self.neural()
+        ids, probabilities, _ = self.tag_space()
         if not wanted.groups or not len(ids):
             return [], wanted
-        probabilities = split_neural(vectors)[1]
         scores = wanted.scores(probabilities)
         best = np.argsort(-scores, kind="stable")[:n]
         found = self._store.tracks_by_ids(ids[best].tolist())
@@ -475,15 +542,18 @@ class Library:
         return self._store.failures() + self._damaged_failures(damaged) + self._neural_failures()
 
     def _neural_failures(self) -> list[Failure]:
-        """The second pass's failures (stage :data:`NEURAL_STAGE`), with the stored vectors
-        found damaged but not recorded yet (reads never write), by path."""
-        recorded = self._store.pass_failures(NEURAL_FEATURES)
-        damaged = self._store.tracks_by_ids(self.damaged_neural()).values()
-        found = [Failure(f.path, NEURAL_STAGE, f.reason, f.size, f.mtime) for f in recorded]
-        found += [
-            Failure(t.path, NEURAL_STAGE, DAMAGED_NEURAL_REASON, t.size, t.mtime) for t in damaged
-        ]
-        return sorted(found, key=lambda f: f.path)
+        """The later passes' failures (each its stage), with the stored vectors found
+        damaged but not recorded yet (reads never write), by path."""
+        found = []
+        for pass_ in later_passes():
+            recorded = self._store.failures_of(pass_.name, pass_.version)
+            damaged = self._store.vectors(pass_.name, pass_.version, pass_.size)[2]
+            found += [Failure(f.path, pass_.stage, f.reason, f.size, f.mtime) for f in recorded]
+            found += [
+                Failure(t.path, pass_.stage, pass_.damaged_reason(), t.size, t.mtime)
+                for t in self._store.tracks_by_ids(damaged).values()
+            ]
+        return sorted(found, key=lambda f: (f.path, f.stage))
 
     def resolve(self, ref: str | int | Track) -> Track:
         """A track from an id, a path, or a :class:`Track`."""
@@ -557,18 +627,37 @@ class Library:
             "model": card.to_json() if (card := self.model_card()) else None,
             # "problem": why the second pass cannot run now (None when it can)
             "neural": {**self.neural_counts(), "problem": self.neural_problem()},
+            "passes": self.pass_status(),
         }
 
+    def pass_status(self) -> list[dict[str, Any]]:
+        """Per later pass: its name, title, version, counts, whether it is on and ranks,
+        and why it cannot run now (None when it can)."""
+        settings = self.pass_settings()
+        return [
+            {
+                "name": p.name,
+                "title": p.title,
+                **self.pass_counts(p),
+                **settings[p.name],
+                "problem": p.problem(musicnn.MODELS_DIR),
+            }
+            for p in later_passes()
+        ]
+
     def neural_counts(self) -> dict[str, int]:
-        """The second pass's progress: embedded, pending and failed tracks (failed: with a
+        """The second pass's progress (see :meth:`pass_counts`)."""
+        return self.pass_counts(by_name(SECOND_PASS))
+
+    def pass_counts(self, pass_: AnalysisPass) -> dict[str, int]:
+        """A later pass's progress: embedded, pending and failed tracks (failed: with a
         recorded reason, or a stored vector that is not usable)."""
-        ids, _, damaged = self._store.checked_external_features(NEURAL_FEATURES, NEURAL_SIZE)
-        recorded = len(self._store.pass_failures(NEURAL_FEATURES))
-        pending = len(self._store.missing_external(NEURAL_FEATURES))
+        ids, _, damaged = self._store.vectors(pass_.name, pass_.version, pass_.size)
+        recorded = len(self._store.failures_of(pass_.name, pass_.version))
         return {
-            "version": NEURAL_VERSION,
+            "version": pass_.version,
             "embedded": len(ids),
-            "pending": pending,
+            "pending": len(self._store.todo(pass_.name, pass_.version)),
             "failed": recorded + len(damaged),
         }
 
@@ -582,7 +671,7 @@ class Library:
                     self._model, self._card = load_model(self.models_path)
                 except ModelError as exc:
                     raise LibraryError(str(exc)) from exc
-                self._index = self._neural = None
+                self.invalidate()
             return self._model
 
     def index(self) -> ClusterIndex:
@@ -602,17 +691,25 @@ class Library:
     def _with_neural(
         self, ids: np.ndarray, H: np.ndarray, centroids: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The hand-made features joined by the second pass's embedding where a track
-        has one (see :mod:`engine.similarity.combined`)."""
-        heard_ids, vectors = self.neural()
-        if len(heard_ids) < 2 or not NEURAL_SHARE:
+        """The hand-made features joined by the later passes' embeddings where a track
+        has them (see :mod:`engine.similarity.combined`): each ranking pass's part is
+        standardised on its own and they share the neural part of a distance equally."""
+        parts, heard = [], np.zeros(len(ids), dtype=bool)
+        for pass_ in self.ranking_passes():
+            done_ids, vectors = self.pass_vectors(pass_)
+            if len(done_ids) < 2:
+                continue
+            E = vectors[:, pass_.embedding]
+            rows = np.clip(np.searchsorted(done_ids, ids), 0, len(done_ids) - 1)  # ascending
+            found = done_ids[rows] == ids
+            N = np.zeros((len(ids), E.shape[1]), dtype=np.float32)
+            N[found] = to_space(E, *standardise(E))[rows[found]]
+            parts.append(N)
+            heard |= found
+        if not parts or not NEURAL_SHARE:
             return H, centroids
-        E = split_neural(vectors)[0]
-        rows = np.searchsorted(heard_ids, ids)  # both ascending
-        rows = np.clip(rows, 0, len(heard_ids) - 1)
-        heard = heard_ids[rows] == ids
-        N = np.zeros((len(ids), E.shape[1]), dtype=np.float32)
-        N[heard] = to_space(E, *standardise(E))[rows[heard]]
+        # unit rows each: together they keep a unit typical length
+        N = np.hstack(parts) / np.float32(np.sqrt(len(parts)))
         return combine(H, centroids, N, heard)
 
     def analyze_now(self, refs: Sequence[str | int | Track]) -> list[Track]:
@@ -826,7 +923,7 @@ class Library:
             heard, embedded = self.neural()
             keep = np.isin(index.ids, heard)
             rows = np.searchsorted(heard, index.ids[keep])
-            E = split_neural(embedded)[0][rows]
+            E = embedded[:, by_name(SECOND_PASS).embedding][rows]
             vectors, labels = to_space(E, *standardise(E)), list(np.array(labels)[keep])
         elif family != "both":
             raise LibraryError(f"unknown feature family {family!r}: both, hand or neural")
@@ -876,7 +973,7 @@ class Library:
                     self._store.put_pass_errors(NEURAL_FEATURES, unheard)
                     report.neural_failed += len(unheard)
                 roots |= batch.roots
-                self._index = self._neural = None
+                self.invalidate()
                 yield Progress(batch.done, batch.total, batch.last, "Importing features")
         except SparkOutputError as exc:
             raise LibraryError(str(exc)) from exc

@@ -16,8 +16,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.library import analyze_report, listen_report
-from engine.passes import first_pass, later_passes
+from engine.passes import FIRST_PASS, SECOND_PASS, first_pass, later_passes
 from engine.progress import CancelToken, Progress
+
+__all__ = [
+    "FIRST_PASS",
+    "MODEL_READY",
+    "PASS_DONE",
+    "SCANNED",
+    "SECOND_PASS",
+    "Milestone",
+    "PipelineReport",
+    "pipeline",
+]
 
 if TYPE_CHECKING:
     from engine.ingest.scan import ScanReport
@@ -30,10 +41,6 @@ if TYPE_CHECKING:
 SCANNED = "scanned"
 MODEL_READY = "model ready"
 PASS_DONE = "pass done"
-
-#: The passes' names (see :mod:`engine.passes`): the first is what the model is trained on.
-FIRST_PASS = "features"
-SECOND_PASS = "musicnn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class PipelineReport:
     cancelled: bool = False
     #: None of the folders asked for could be read (missing, or not music): nothing ran.
     nothing_to_scan: bool = False
+    #: Later passes' inputs kept from the first pass's decode for after training.
+    kept: int = 0
     #: Why a later pass could not run at all (its model cannot be loaded): "" when it ran.
     later_pass_problem: str = ""
 
@@ -118,7 +127,7 @@ def pipeline(
         yield Milestone(SCANNED, report=report.scan)
         if report.nothing_to_scan:
             return report
-    first, later = first_pass(), (later_passes() if later_passes_too else ())
+    first, later = first_pass(), (library.later_passes() if later_passes_too else ())
     # Up next needs a model. When there is none yet, the later passes' expensive halves
     # wait for it: the first run decodes each file once, runs the first pass and keeps
     # the others' inputs, trains, then runs the rest. Otherwise every pass runs at once.
@@ -140,6 +149,7 @@ def pipeline(
             **options,
         )
         report.analysis = analyze_report(done)
+        report.kept = done.kept
         changed = changed or report.analysis.analysed > 0
         yield Milestone(PASS_DONE, first.name, done.passes[first.name])
         if not waiting:

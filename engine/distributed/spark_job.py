@@ -11,15 +11,15 @@ or from Encore's command line, which builds the session itself::
 
 The driver lists the files (so the input folder must be at the same path on every
 machine), the executors read tags and run both passes with exactly the code of local
-analysis (:func:`engine.ingest.tags.read_info`,
-:func:`engine.analysis.features.analyze_file`, then
-:func:`engine.neural.embedding.embed_track` with the network's files shipped with the job
-and checked against the driver's SHA-256). Under ``--output`` it writes Parquet:
+analysis (:func:`engine.ingest.tags.read_info`, then
+:func:`engine.passes.worker.analyse_file`: each file decoded once for both passes, with the
+network's files shipped with the job and checked against the driver's SHA-256). Under
+``--output`` it writes Parquet:
 
 ``features/``
     One row per analysed track: path, size, mtime, the tags, duration, root (the input
     folder), feature_version, ``vector`` (98 float32 values), ``neural_features`` (the
-    second pass's name, e.g. ``musicnn-1``) and ``neural_vector`` (250 float32 values;
+    second pass's name, e.g. ``musicnn-2``) and ``neural_vector`` (250 float32 values;
     null when the second pass failed on the file).
 ``failures/``
     One row per file that could not be read (stage ``scan``) or analysed (stage
@@ -47,7 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.analysis.features import FEATURE_VERSION, analyze_file
+from engine.analysis.features import FEATURE_VERSION
 from engine.analysis.pool import safe_call
 from engine.distributed import FAILURES_DIR, FEATURES_DIR
 from engine.ingest.scan import walk_audio
@@ -56,10 +56,11 @@ from engine.neural import musicnn
 from engine.neural.embedding import (
     MODEL_UNLOADABLE,
     NEURAL_FEATURES,
-    embed_track,
     vector_problem,
 )
 from engine.neural.musicnn import ModelFilesError, check_model
+from engine.passes import FIRST_PASS, SECOND_PASS
+from engine.passes.worker import FileResult, Job, analyse_file
 from engine.tracks import TAG_FIELDS
 
 if TYPE_CHECKING:
@@ -175,19 +176,25 @@ def analyse_row(
         row.update(stage="scan", error=f"cannot read tags: {type(exc).__name__}: {exc}")
         return row
     row.update({name: getattr(info, name) for name in TRACK_FIELDS})
-    vector, _, error = safe_call(analyze_file, path)
+    if model_problem:  # no verdict on the file: the desktop's next analyze retries it
+        row.update(neural_features=NEURAL_FEATURES, stage="neural")
+        row.update(error=MODEL_UNLOADABLE + model_problem)
+    second = () if models is None or model_problem else (SECOND_PASS,)
+    job = Job(compute=(FIRST_PASS, *second), models_dir=str(models) if second else None)
+    result, error = safe_call(analyse_file, path, job)  # one decode for both passes
+    vector = result.vectors.get(FIRST_PASS) if isinstance(result, FileResult) else None
+    if result is not None and vector is None:
+        error = result.errors.get(FIRST_PASS, "no vector")
     if vector is None:
-        row.update(stage="analyze", error=error)
+        row.update(neural_features=None, stage="analyze", error=error)
         return row  # as locally: the second pass hears analysed tracks only
     row["vector"] = vector
-    if models is None and not model_problem:
+    if not second:
         return row
     row["neural_features"] = NEURAL_FEATURES
-    if model_problem:  # no verdict on the file: the desktop's next analyze retries it
-        row.update(stage="neural", error=MODEL_UNLOADABLE + model_problem)
-        return row
-    heard, _, error = safe_call(partial(embed_track, models_dir=models), path)
-    problem = error or vector_problem(heard)
+    heard = result.vectors.get(SECOND_PASS)
+    unusable = result.unusable.get(SECOND_PASS, "")
+    problem = unusable or result.errors.get(SECOND_PASS) or vector_problem(heard)
     if problem:
         row.update(stage="neural", error=problem)
     else:

@@ -21,6 +21,7 @@ from engine.neural.musicnn import (
     HOP,
     N_TAGS,
     SAMPLE_RATE,
+    STEM,
     Musicnn,
     mel_patches,
 )
@@ -45,23 +46,23 @@ DAMAGED_NEURAL_REASON = (
     "numbers; embedded again on the next run)"
 )
 
-# one per worker process, loaded on its first track (with the folder it came from)
-_model: tuple[Path | None, Musicnn] | None = None
+# one per model per worker process, loaded on its first track (by folder and stem)
+_models: dict[tuple[Path | None, str], Musicnn] = {}
 
 
-def load_network(models_dir: Path | None = None) -> Musicnn:
-    """The worker's network; :class:`NotTheFileError` (:data:`MODEL_UNLOADABLE`) when
-    it cannot be loaded, whatever the reason."""
-    global _model
-    if _model is None or _model[0] != models_dir:
+def load_network(models_dir: Path | None = None, stem: str = STEM) -> Musicnn:
+    """The worker's network ``stem``; :class:`NotTheFileError` (:data:`MODEL_UNLOADABLE`)
+    when it cannot be loaded, whatever the reason."""
+    key = (models_dir, stem)
+    if key not in _models:
         try:
-            _model = (models_dir, Musicnn(models_dir, threads=1))
+            _models[key] = Musicnn(models_dir, threads=1, stem=stem)
         except Exception as exc:  # missing, damaged, tampered, onnxruntime refusing it
             text = str(exc) or type(exc).__name__
             if isinstance(exc, OSError):
                 text = describe(exc)
             raise NotTheFileError(MODEL_UNLOADABLE + text) from exc
-    return _model[1]
+    return _models[key]
 
 
 def is_model_failure(reason: str) -> bool:

@@ -31,7 +31,7 @@ GENRES = frozenset(
 #: Plain words (and two-word phrases) → the tags they mean. Words that are tags
 #: themselves (case-insensitive) need no entry.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "calm": ("Mellow", "chill", "chillout", "easy listening", "ambient"),
+    "calm": ("Mellow", "chill", "chillout", "easy listening", "ambient", "quiet", "soft"),
     "quiet": ("Mellow", "chill", "ambient"),
     "relaxing": ("chillout", "chill", "Mellow", "easy listening"),
     "relaxed": ("chillout", "chill", "Mellow"),
@@ -148,13 +148,13 @@ class Description:
     def read_as(self, names: Sequence[str]) -> str:
         """How the words were understood, e.g. ``calm (mellow/chill) + piano (…)``."""
         parts = [
-            f"{w} ({'/'.join(names[i].lower() for i in g)})"
+            f"{w} ({'/'.join(dict.fromkeys(names[i].lower() for i in g))})"
             for w, g in zip(self.words, self.groups, strict=True)
         ]
         return " + ".join(parts) or "nothing"
 
     def scores(self, probabilities: np.ndarray) -> np.ndarray:
-        """Per track (rows of 50 probabilities): the geometric mean over the groups of
+        """Per track (rows of tag probabilities): the geometric mean over the groups of
         the best tag in each, 0–1."""
         if not self.groups:
             return np.zeros(len(probabilities), dtype=np.float32)
@@ -163,8 +163,15 @@ class Description:
 
 
 def describe(text: str, names: Sequence[str]) -> Description:
-    """Read ``text`` word by word (two-word phrases first) into tag groups."""
-    index = {name.lower(): i for i, name in enumerate(names)}
+    """Read ``text`` word by word (two-word phrases first) into tag groups.
+
+    ``names`` may join several networks' tags, repeats included: a word that is a tag
+    means every column of that name; another word, the tags its synonyms name (those
+    present).
+    """
+    index: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name.lower(), []).append(i)
     words = [w for w in re.split(r"[\s,;/+]+", text.lower().strip()) if w]
     groups: list[tuple[int, ...]] = []
     found: list[str] = []
@@ -175,9 +182,13 @@ def describe(text: str, names: Sequence[str]) -> Description:
         for phrase in (pair, words[i]):
             if not phrase:
                 continue
-            tags = SYNONYMS.get(phrase) or ((names[index[phrase]],) if phrase in index else ())
-            if tags:
-                groups.append(tuple(index[t.lower()] for t in tags))
+            synonyms = [t.lower() for t in SYNONYMS.get(phrase, ())]
+            # a word that is a tag means that tag (a piano is not every "beautiful" song),
+            # unless its synonyms were chosen to widen it ("electronic" → electro…)
+            meant = synonyms if phrase in synonyms or phrase not in index else [phrase]
+            columns = tuple(dict.fromkeys(c for t in meant for c in index.get(t, ())))
+            if columns:
+                groups.append(columns)
                 found.append(phrase)
                 i += len(phrase.split())
                 break

@@ -12,6 +12,10 @@ from functools import cache
 
 from engine.passes.base import AnalysisPass
 
+#: The first pass's name (the hand-made features; the model is trained on them) and the
+#: second's (musicnn, MSD), which the stores' and reports' older fields are about.
+FIRST_PASS = "features"
+SECOND_PASS = "musicnn"
 #: Modules of this package that are not passes.
 _NOT_PASSES = frozenset({"base", "worker", "runner", "inputs"})
 

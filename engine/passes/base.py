@@ -63,6 +63,14 @@ class AnalysisPass(ABC):
     order: int
     stage: str
     title: str
+    #: whether it runs unless the user turns it off (a setting; the first always runs)
+    on: bool = True
+    #: the columns that join the similarity space (an embedding), if any …
+    embedding: slice | None = None
+    #: … and whether they do unless the user says otherwise (a setting)
+    ranks: bool = False
+    #: the columns that are tag probabilities (named by :meth:`tag_names`), if any
+    tags: slice | None = None
 
     @property
     def key(self) -> str:
@@ -95,6 +103,11 @@ class AnalysisPass(ABC):
         """Why the pass cannot run now (its model's files missing, damaged or changed),
         or None. Cheap: no model is loaded."""
         return None
+
+    def tag_names(self, models_dir: Path | None = None) -> tuple[str, ...]:
+        """The names of the :attr:`tags` columns, in order; ``ValueError`` (one line, why)
+        when they cannot be read."""
+        return ()
 
     def vector_problem(self, vector: np.ndarray | None) -> str:
         """Why ``vector`` cannot be stored for a track ("" when it can)."""

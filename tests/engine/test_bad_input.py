@@ -475,17 +475,17 @@ def test_an_unreadable_file_is_listed_and_the_rest_is_read(tmp_path: Path) -> No
 MEMORY_PROBE = """
 import sys
 import numpy as np
-import engine.analysis.decode
+import engine.analysis.feed
 from engine.analysis.features import analyze_file
 
-real, excerpts = engine.analysis.decode.read_excerpts, []
+real, excerpts = engine.analysis.feed.read_excerpts_native, []
 
-def counted(*args: object, **kwargs: object) -> list[np.ndarray] | None:
+def counted(*args: object, **kwargs: object) -> tuple[int, list[np.ndarray]] | None:
     found = real(*args, **kwargs)
-    excerpts.extend(found or [])
+    excerpts.extend(found[1] if found else [])
     return found
 
-engine.analysis.decode.read_excerpts = counted
+engine.analysis.feed.read_excerpts_native = counted
 vector = analyze_file(sys.argv[1])  # the default: excerpts, as a scan analyses
 print(len(excerpts), bool(np.isfinite(vector).all()))
 # VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec
