@@ -38,6 +38,7 @@ class Snapshot:
     counts: tuple[tuple[str, int], ...] = ()
     collection: Collection = field(default_factory=Collection)  # for the browser pane
     heard: int = 0  # tracks through the second (neural) pass
+    passes_on: frozenset[str] = frozenset()  # the later analysis passes that are on
 
 
 def store_counts(library: Library) -> tuple[tuple[str, int], ...]:
@@ -54,6 +55,7 @@ def library_job(
     train: bool | None,
     retry_failed: bool = False,
     shown: tuple[tuple[str, int], ...] = (),
+    setting: tuple[str, bool] | None = None,
 ) -> Generator[Progress | Snapshot | Milestone, None, str]:
     """The engine's pipeline, with table snapshots; yields progress, snapshots and the
     pipeline's milestones (the window refreshes up next and the map on them).
@@ -62,6 +64,8 @@ def library_job(
     the end, a snapshot is sent even if this job changed nothing (another process did).
     """
     last = time.monotonic()
+    if setting is not None:  # a pass turned on or off: the pipeline below acts on it
+        library.set_pass(setting[0], on=setting[1])
 
     def snapshot() -> Snapshot:
         nonlocal shown
@@ -69,8 +73,9 @@ def library_job(
         tracks = library.tracks()
         keys = SortKeys.build(tracks)
         heard = len(library.neural()[0])
+        on = frozenset(name for name, setting in library.pass_settings().items() if setting["on"])
         return Snapshot(
-            tracks, dict(counts)["failed"], keys, counts, build_collection(tracks), heard
+            tracks, dict(counts)["failed"], keys, counts, build_collection(tracks), heard, on
         )
 
     steps = pipeline(
@@ -159,7 +164,9 @@ class LibraryJobs(QObject):
         self.runner = runner
         self.status = status
         self.task: Task | None = None
-        self._queue: list[tuple[list[str] | None, bool, bool, bool | None, bool]] = []
+        self._queue: list[
+            tuple[list[str] | None, bool, bool, bool | None, bool, tuple[str, bool] | None]
+        ] = []
         self._shown: tuple[tuple[str, int], ...] = ()  # the counts the table shows
         self._heard = 0  # tracks through the second pass, as the last snapshot said
         self.snapshot.connect(self._remember)
@@ -212,6 +219,10 @@ class LibraryJobs(QObject):
         """Analyse every file that could not be analysed again, then retrain."""
         return self._run(None, scan=False, analyze=True, train=True, retry=True)
 
+    def set_pass(self, name: str, on: bool) -> bool:
+        """Turn a later analysis pass on (it runs now on every song) or off."""
+        return self._run(None, scan=False, analyze=True, train=None, setting=(name, on))
+
     def load(self) -> None:
         """Read the library for the table without changing anything."""
         self._run(None, scan=False, analyze=False, train=False)
@@ -224,9 +235,10 @@ class LibraryJobs(QObject):
         analyze: bool,
         train: bool | None,
         retry: bool = False,
+        setting: tuple[str, bool] | None = None,
     ) -> bool:
         if self.task is not None:
-            request = (folders, scan, analyze, train, retry)
+            request = (folders, scan, analyze, train, retry, setting)
             if request not in self._queue:
                 self._queue.append(request)
             self.finished.emit("Queued: it starts when the current library job ends.")
@@ -248,6 +260,7 @@ class LibraryJobs(QObject):
                 train=train,
                 retry_failed=retry,
                 shown=self._shown,
+                setting=setting,
             )
 
         def done(summary: str) -> None:
@@ -269,8 +282,10 @@ class LibraryJobs(QObject):
             if changed and not self._model_announced:  # e.g. another process trained
                 self.model_changed.emit()
             if self._queue:
-                folders, scan, analyze, train, retry = self._queue.pop(0)
-                self._run(folders, scan=scan, analyze=analyze, train=train, retry=retry)
+                folders, scan, analyze, train, retry, setting = self._queue.pop(0)
+                self._run(
+                    folders, scan=scan, analyze=analyze, train=train, retry=retry, setting=setting
+                )
 
         self.busy_changed.emit(True)
         if scan or analyze or train is not False:

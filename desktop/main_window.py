@@ -42,7 +42,7 @@ from desktop.session import Session
 from desktop.suggestions import SuggestionsController
 from desktop.tasks import TaskRunner
 from desktop.up_next import UpNextPanel
-from engine.library import Library
+from engine.library import Library, optional_passes
 from engine.playback.queue import Repeat
 from engine.similarity.atlas import Atlas
 from engine.tracks import Failure, Track, plural
@@ -154,6 +154,15 @@ class MainWindow(QMainWindow):
         self.rescan_action = action(lib, "&Rescan library", self.jobs.rescan, QKeySequence("F5"))
         self.retrain_action = action(lib, "Re&train model", self.jobs.retrain)
         self.both_action = action(lib, "Rescan and retrain", self.jobs.rescan_and_retrain)
+        passes = self._menus[lib].addMenu("Analysis &passes")
+        #: later pass name → its checkable action (checked: it runs)
+        self.pass_actions: dict[str, QAction] = {}
+        for name, title in optional_passes():
+            act = QAction(title[:1].upper() + title[1:], self)
+            act.setCheckable(True)
+            act.toggled.connect(lambda on, name=name: self.jobs.set_pass(name, on))
+            passes.addAction(act)
+            self.pass_actions[name] = act
         self._menus[lib].addSeparator()
         action(lib, "&Failed files…", self.show_failures)
         action(lib, "S&hared library (MongoDB)…", self.choose_store)
@@ -545,6 +554,10 @@ class MainWindow(QMainWindow):
             "Analysed: the first pass (up next works from it). Auto-tagged: the second, "
             "neural pass, which also sharpens what sounds alike."
         )
+        for name, act in self.pass_actions.items():
+            act.blockSignals(True)  # the library's setting, not a click
+            act.setChecked(name in snap.passes_on)
+            act.blockSignals(False)
         self.failed_button.setText(f"⚠ {snap.failures} failed")
         self.failed_button.setToolTip("Show the files that could not be read or analysed")
         self.failed_button.setVisible(snap.failures > 0)

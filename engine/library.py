@@ -113,6 +113,11 @@ class ListenReport:
         return text + (" (cancelled)" if self.cancelled else "")
 
 
+def optional_passes() -> list[tuple[str, str]]:
+    """``(name, title)`` of the later analysis passes, which the user turns on or off."""
+    return [(p.name, p.title) for p in later_passes()]
+
+
 def analyze_report(done: RunReport) -> AnalyzeReport:
     """The first pass's part of a run."""
     found = done.passes[first_pass().name]

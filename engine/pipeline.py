@@ -11,9 +11,9 @@ what finished is kept.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.library import analyze_report, listen_report
 from engine.passes import FIRST_PASS, SECOND_PASS, first_pass, later_passes
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.ingest.scan import ScanReport
     from engine.library import AnalyzeReport, Library, ListenReport
     from engine.passes.base import AnalysisPass
+    from engine.passes.inputs import KeptInputs
     from engine.passes.runner import RunReport
     from engine.similarity.model import ModelCard
 
@@ -132,18 +133,48 @@ def pipeline(
     # wait for it: the first run decodes each file once, runs the first pass and keeps
     # the others' inputs, trains, then runs the rest. Otherwise every pass runs at once.
     waiting = train is not False and not library.model_is_current()
-    kept = library.kept_inputs() if waiting and later else None
-    options = {"workers": workers, "time_limit": time_limit, "retry_failed": retry_failed}
-    done: RunReport | None = None
+    kept = library.kept_inputs()
+    if analyze:
+        kept.clear()  # a run that stopped half-way left them: its tracks are decoded again
+    try:
+        yield from _analyse_and_train(
+            library, report, token, stopped, first, later, waiting, kept,
+            analyze=analyze, train=train, scan=scan, changed=changed, whole=whole,
+            options={"workers": workers, "time_limit": time_limit, "retry_failed": retry_failed},
+        )  # fmt: skip
+    finally:
+        if analyze:
+            kept.clear()
+    stopped()
+    return report
+
+
+def _analyse_and_train(
+    library: Library,
+    report: PipelineReport,
+    token: CancelToken | None,
+    stopped: Callable[[], bool],
+    first: AnalysisPass,
+    later: Sequence[AnalysisPass],
+    waiting: bool,
+    kept: KeptInputs,
+    *,
+    analyze: bool,
+    train: bool | None,
+    scan: bool,
+    changed: bool,
+    whole: bool,
+    options: dict[str, Any],
+) -> Generator[Progress | Milestone, None, None]:
+    """Every pass, and the model: the first pass with the later passes' inputs kept,
+    the model, then the later passes (``waiting``); or every pass, then the model."""
     if analyze and not stopped():
-        if kept is not None:
-            kept.clear()  # what a run that stopped half-way kept
-        if retry_failed:  # every pass, also those that wait or do not run now
+        if options["retry_failed"]:  # every pass, also those that wait or do not run now
             library.clear_failures(later_passes())
         done = yield from library.run_passes(
             [first] if waiting else [first, *later],
             prepare=later if waiting else (),
-            kept=kept,
+            kept=kept if waiting else None,
             whole=whole,
             cancel=token,
             **options,
@@ -165,16 +196,10 @@ def pipeline(
         else:
             report.notes.append("Model: needs at least 2 analysed tracks")
     if analyze and waiting and later and not stopped():
-        try:
-            done = yield from library.run_passes(
-                later, kept=kept, label="Listening closely", cancel=token, **options
-            )
-        finally:
-            if kept is not None and not stopped():
-                kept.clear()
+        done = yield from library.run_passes(
+            later, kept=kept, label="Listening closely", cancel=token, **options
+        )
         yield from _later_done(library, report, done, later)
-    stopped()
-    return report
 
 
 def _later_done(

@@ -177,12 +177,12 @@ def run_passes(
                             report.passes[name].failed += 1
                 else:
                     _store_result(result, track_id, names, by_name, report, vectors, errors)
-                    if result.seconds is not None and any(by_name[n].first for n in names):
+                    first = [n for n in names if by_name[n].first and n in result.vectors]
+                    if first:  # how long it plays, when that is known; damage
                         seconds, note = assess(outcome.path, result.seconds, claimed.get(track_id))
                         if seconds is not None:
                             decoded.append((track_id, seconds, note))
-                            first = next(n for n in names if by_name[n].first)
-                            report.passes[first].damaged += bool(note)
+                            report.passes[first[0]].damaged += bool(note)
                     for name, array in result.prepared.items():
                         if kept is not None and kept.put(name, track_id, array):
                             report.kept += 1

@@ -57,3 +57,26 @@ def test_a_start_up_rescan_of_an_unchanged_library_leaves_the_table_alone(qtbot,
     # the plain load shows the library once; the rescan that follows changes nothing
     assert len(snapshots) == 1
     close_window(qtbot, window)
+
+
+def test_a_pass_turned_on_from_the_menu_runs_on_every_song(qtbot, trained_home):
+    from desktop.main_window import MainWindow
+    from engine.library import Library
+
+    window = MainWindow(Library(trained_home))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.jobs.busy and not window.jobs._queue, timeout=60_000)
+    third = window.pass_actions["musicnn-mtt"]
+    assert window.pass_actions["musicnn"].isChecked() and not third.isChecked()
+    total = len(window.library.tracks())
+    third.trigger()  # on: the job runs the pass over the library
+    qtbot.waitUntil(lambda: not window.jobs.busy and not window.jobs._queue, timeout=120_000)
+    status = {p["name"]: p for p in window.library.pass_status()}["musicnn-mtt"]
+    assert (status["on"], status["embedded"], status["pending"]) == (True, total, 0)
+    assert third.isChecked()
+    assert "piano" in window.library.tag_names()
+    third.trigger()  # off again: kept as a setting
+    qtbot.waitUntil(lambda: not window.jobs.busy and not window.jobs._queue, timeout=60_000)
+    assert not Library(trained_home).pass_settings()["musicnn-mtt"]["on"]
+    close_window(qtbot, window)
