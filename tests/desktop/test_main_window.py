@@ -43,7 +43,7 @@ def test_adding_a_folder_fills_the_library_without_freezing_the_window(qtbot, tm
 
         setattr(window.library, name, wrapped)
 
-    for name in ("scan", "analyze", "train"):
+    for name in ("scan", "run_passes", "train"):
         on_thread_of_use(name)
     beat = Heartbeat()
     window.add_paths([str(music)])
@@ -59,7 +59,7 @@ def test_adding_a_folder_fills_the_library_without_freezing_the_window(qtbot, tm
     assert not window.job_status.isVisible()
     # The window stays responsive because every step runs off the GUI thread (the
     # stall itself is timing, measured and printed, not asserted: machines are noisy).
-    assert set(workers) == {"scan", "analyze", "train"}
+    assert set(workers) == {"scan", "run_passes", "train"}
     assert all(t is not threading.main_thread() for t in workers.values())
     print(f"longest GUI-thread stall while scanning, analysing, training: {beat.longest:.3f} s")
     close_window(qtbot, window)
