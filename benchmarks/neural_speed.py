@@ -39,18 +39,23 @@ from engine.passes.worker import Job, analyse_file
 BLISS = "import sys, bliss_audio\nfor f in sys.argv[1:]: bliss_audio.Song(f).analysis\n"
 
 
-def per_four_minutes(fn: Callable[[str], object], files: list[str], rounds: int = 2) -> float:
-    """Seconds ``fn`` takes per 4 minutes of audio over ``files`` (after a warm-up; the
-    best of ``rounds``)."""
-    fn(files[0])
-    minutes = sum(duration(f) or 0.0 for f in files) / 60
-    best = float("inf")
+def per_four_minutes(
+    variants: dict[str, Callable[[str], object]], files: list[str], rounds: int = 3
+) -> dict[str, float]:
+    """Seconds each variant takes per 4 minutes of audio over ``files``: interleaved file
+    by file (so a machine that slows down slows every variant alike), after a warm-up, the
+    best of ``rounds`` per file and variant."""
+    for fn in variants.values():
+        fn(files[0])
+    best = {name: [float("inf")] * len(files) for name in variants}
     for _ in range(rounds):
-        start = time.perf_counter()
-        for f in files:
-            fn(f)
-        best = min(best, time.perf_counter() - start)
-    return best / minutes * 4
+        for i, f in enumerate(files):
+            for name, fn in variants.items():
+                start = time.perf_counter()
+                fn(f)
+                best[name][i] = min(best[name][i], time.perf_counter() - start)
+    minutes = sum(duration(f) or 0.0 for f in files) / 60
+    return {name: sum(times) / minutes * 4 for name, times in best.items()}
 
 
 def patches_of(path: str) -> np.ndarray:
@@ -87,32 +92,30 @@ def main() -> None:
     files = sorted(str(p) for p in args.music.rglob("*") if p.suffix in {".ogg", ".mp3", ".flac"})
     files = files[:: max(1, len(files) // args.limit)][: args.limit]
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # as in the analysis workers: one BLAS thread
     import bliss_audio
 
     msd, mtt = embedding.load_network(None, STEM), embedding.load_network(None, MTT_STEM)
     inputs = {f: patches_of(f) for f in files}
     both = Job(compute=("features", "musicnn"))
     three = Job(compute=("features", "musicnn", "musicnn-mtt"))
-    rows = {
-        "decode the excerpts (one decode)": per_four_minutes(
-            lambda f: read_excerpts_native(f, count=EXCERPTS, seconds=EXCERPT_SECONDS), files
-        ),
-        "MSD network alone": per_four_minutes(
-            lambda f: embedding.embed_patches(msd, inputs[f]), files
-        ),
-        "MTT network alone": per_four_minutes(
-            lambda f: embedding.embed_patches(mtt, inputs[f]), files
-        ),
-        "first pass alone (its own decode)": per_four_minutes(analyze_track, files),
-        "second pass alone (its own decode)": per_four_minutes(embedding.embed_track, files),
-        "both passes, one decode (as Encore runs)": per_four_minutes(
-            lambda f: analyse_file(f, both), files
-        ),
-        "three passes, one decode (MTT on)": per_four_minutes(
-            lambda f: analyse_file(f, three), files
-        ),
-        "bliss-audio": per_four_minutes(lambda f: bliss_audio.Song(f).analysis, files),
-    }
+    rows = per_four_minutes(
+        {
+            "decode the excerpts (one decode)": lambda f: read_excerpts_native(
+                f, count=EXCERPTS, seconds=EXCERPT_SECONDS
+            ),
+            "MSD network alone": lambda f: embedding.embed_patches(msd, inputs[f]),
+            "MTT network alone": lambda f: embedding.embed_patches(mtt, inputs[f]),
+            "first pass alone (its own decode)": analyze_track,
+            "second pass alone (its own decode)": embedding.embed_track,
+            "both passes, one decode (as Encore runs)": lambda f: analyse_file(f, both),
+            "three passes, one decode (MTT on)": lambda f: analyse_file(f, three),
+            "bliss-audio": lambda f: bliss_audio.Song(f).analysis,
+        },
+        files,
+    )
     minutes = sum(duration(f) or 0.0 for f in files) / 60
     print(f"{len(files)} files, {minutes:.1f} min of audio; seconds per 4-minute track, one core")
     for name, seconds in rows.items():

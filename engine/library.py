@@ -113,6 +113,15 @@ class ListenReport:
         return text + (" (cancelled)" if self.cancelled else "")
 
 
+def _fma() -> Any:
+    """:mod:`engine.datasets.fma`, which needs pandas (an optional dependency)."""
+    try:
+        from engine.datasets import fma
+    except ModuleNotFoundError as exc:
+        raise LibraryError(f"the FMA import needs {exc.name}: pip install 'encore[fma]'") from None
+    return fma
+
+
 def optional_passes() -> list[tuple[str, str]]:
     """``(name, title)`` of the later analysis passes, which the user turns on or off."""
     return [(p.name, p.title) for p in later_passes()]
@@ -1011,15 +1020,11 @@ class Library:
 
     def import_fma(self, metadata: str | os.PathLike[str], *, features: bool = False) -> Any:
         """Tag the library's FMA files from ``fma_metadata`` (see :mod:`engine.datasets.fma`)."""
-        from engine.datasets.fma import import_metadata
-
-        return import_metadata(self._store, metadata, features=features)
+        return _fma().import_metadata(self._store, metadata, features=features)
 
     def evaluate_fma(self, label: str = "genre", k: int = 5) -> dict[str, Any]:
         """:meth:`evaluate` on FMA's own features of the tracks :meth:`import_fma` gave them."""
-        from engine.datasets.fma import evaluate
-
-        return evaluate(self._store, label, k)
+        return _fma().evaluate(self._store, label, k)
 
     # -- the shared library setting and files (for the window) ---------------------------
     @staticmethod

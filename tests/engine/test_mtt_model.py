@@ -14,7 +14,8 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.neural import convert, musicnn
+from engine.neural import musicnn
+from tools import musicnn_convert as convert
 
 MODELS = musicnn.MODELS_DIR
 SR = musicnn.SAMPLE_RATE

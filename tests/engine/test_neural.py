@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.neural import convert, musicnn
+from engine.neural import musicnn
+from tools import musicnn_convert as convert
 
 MODELS = musicnn.MODELS_DIR
 SR = musicnn.SAMPLE_RATE

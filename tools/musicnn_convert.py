@@ -1,6 +1,6 @@
 """Convert musicnn's checkpoints to plain arrays and a card, without TensorFlow.
 
-``python -m engine.neural.convert [WHEEL_OR_DIR] [--model MODEL] [--out models/]`` reads
+``python -m tools.musicnn_convert [WHEEL_OR_DIR] [--model MODEL] [--out models/]`` reads
 one checkpoint shipped inside the ``musicnn`` 0.1.0 wheel (or an unpacked copy of it):
 ``MSD_musicnn`` (the default; Million Song Dataset tags) or ``MTT_musicnn``
 (MagnaTagATune tags), the same network trained on different data. It writes, with
@@ -598,7 +598,7 @@ def card(
             },
         },
         "tags": list(spec.tags),
-        "converted_by": "python -m engine.neural.convert"
+        "converted_by": "python -m tools.musicnn_convert"
         + ("" if spec.checkpoint == MODEL else f" --model {spec.checkpoint}"),
     }
 
@@ -704,7 +704,7 @@ def build_graph(
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="engine.neural.convert",
+        producer_name="engine.neural.convert",  # its old name: the shipped graph keeps its bytes
         doc_string=f"musicnn {spec.short} (ISC licence; see {spec.stem}.json)",
     )
     model.ir_version = 8  # what opset 17 needs; keeps older onnxruntime able to load it
@@ -742,7 +742,7 @@ def convert(source: Source, out: Path) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.neural.convert", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.musicnn_convert", description=__doc__)
     parser.add_argument(
         "source",
         nargs="?",
