@@ -38,6 +38,8 @@ package-smoke: package
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"
 
+# lint-imports checks the contracts in pyproject.toml: the layering, and no import cycle
+# among Encore's modules (TYPE_CHECKING imports count; tools/import_cycles.py).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

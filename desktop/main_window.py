@@ -118,9 +118,17 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.player.set_volume(80)
+        self.session = Session(
+            library.home,
+            window=self,
+            player=self.player,
+            radio=self.up_next.radio,
+            table=self.view.table,
+            search=self.view.search,
+            browser=self.browser,
+        )
+        self.session.restore(self._find_last_track)
         self.now_playing.set_volume(self.player.volume(), self.player.muted())
-        self.session = Session(library.home)
-        self.session.restore(self, self._find_last_track)
         if self.session.problem:
             self.show_message(self.session.problem)
         # An empty library shows one welcome, not empty panes; the last session says
@@ -133,7 +141,7 @@ class MainWindow(QMainWindow):
         if library.folders():
             self.jobs.rescan()
         # Media keys, lock screens and panel widgets (MPRIS; None without a session bus).
-        self.mpris = attach(self)
+        self.mpris = attach(self.playback, self)
 
     # -- set-up ------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -278,6 +286,8 @@ class MainWindow(QMainWindow):
         bar.previous.connect(self.playback.previous)
         bar.seek.connect(player.seek)
         bar.volume_changed.connect(player.set_volume)
+        # however the volume changes (restored, from MPRIS), the slider follows
+        player.volume_changed.connect(lambda percent: bar.set_volume(percent, player.muted()))
         bar.mute_toggled.connect(player.set_muted)
         player.track_changed.connect(self._show_track)
         player.output_changed.connect(lambda present: self.no_output.setVisible(not present))
@@ -503,6 +513,14 @@ class MainWindow(QMainWindow):
         if text:
             self.statusBar().showMessage(text, MESSAGE_MS)
 
+    def present(self) -> None:
+        """Bring the window to the front, restored if it was minimised (MPRIS Raise)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     # -- reactions ---------------------------------------------------------------------------
     def _show_track(self, track: Track) -> None:
         self.now_playing.show_track(track)
@@ -604,8 +622,13 @@ class MainWindow(QMainWindow):
         self.runner.start(
             lambda token: self.library.tracks_by_ids([track_id]).get(track_id),
             name="last-track",
-            succeeded=lambda track: self.session.cue(self, track),
+            succeeded=self._cue_last_track,
         )
+
+    def _cue_last_track(self, track: Track | None) -> None:
+        """The last session's song, paused where it was, with up next ready for it."""
+        if self.session.cue(track):
+            self.suggestions.refresh(track)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Close in two steps: stop the work and let go of the media, then close.
@@ -624,7 +647,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._closing = True
-        self.session.save(self)
+        self.session.save()
         self.covers.close()
         self.runner.shutdown()
         self.player.released.connect(self.close, Qt.ConnectionType.QueuedConnection)

@@ -1,5 +1,9 @@
 """MPRIS over D-Bus (Linux): desktop media keys, lock screens and panel widgets control Encore.
 
+MPRIS drives the playback controller and reads the player it drives; of the window it
+needs only what its root interface names, through :class:`Application`: Raise and Quit.
+It leaves the bus when the player is let go (the window closing).
+
 :func:`attach` exports ``/org/mpris/MediaPlayer2`` as a :class:`QDBusVirtualObject` that
 answers every call itself, the Properties calls included: in PySide6 that is the only way
 to give every value the D-Bus type MPRIS prescribes. PySide6 marshals a Python ``int`` as
@@ -20,9 +24,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import ClassInfo, Property, QEvent, QMetaType, QObject, QTimer
+from PySide6.QtCore import ClassInfo, Property, QMetaType, QObject, QTimer, SignalInstance
 from PySide6.QtDBus import (
     QDBus,
     QDBusArgument,
@@ -36,7 +40,7 @@ from PySide6.QtDBus import (
 from engine.tracks import Track
 
 if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
+    from desktop.playback import PlaybackController
 
 SERVICE = "org.mpris.MediaPlayer2.encore"
 PATH = "/org/mpris/MediaPlayer2"
@@ -141,8 +145,23 @@ INTROSPECTION_DOCUMENT = """\
 DBUS_ERROR = "org.freedesktop.DBus.Error."
 
 
-def attach(window: MainWindow, connection: QDBusConnection | None = None) -> Mpris | None:
-    """Offer ``window``'s player over MPRIS on ``connection`` (default: the session bus).
+class Application(Protocol):
+    """What MPRIS's root interface acts on beside the player (the main window is one)."""
+
+    def present(self) -> None:
+        """Bring Encore to the front, restored if minimised (MPRIS ``Raise``)."""
+        ...
+
+    def close(self) -> bool:
+        """Close Encore as the user does (MPRIS ``Quit``)."""
+        ...
+
+
+def attach(
+    playback: PlaybackController, app: Application, connection: QDBusConnection | None = None
+) -> Mpris | None:
+    """Offer ``playback`` and its player over MPRIS on ``connection`` (default: the
+    session bus); ``app`` is what Raise and Quit act on.
 
     None, having done nothing, off Linux or when the bus cannot be reached (no session
     bus in CI, over SSH, in a container) or the object cannot be exported.
@@ -153,7 +172,7 @@ def attach(window: MainWindow, connection: QDBusConnection | None = None) -> Mpr
         connection = QDBusConnection.sessionBus()
     if not connection.isConnected():
         return None
-    mpris = Mpris(window, connection)
+    mpris = Mpris(playback, app, connection)
     if not mpris.register():
         mpris.close()
         mpris.setParent(None)
@@ -177,11 +196,15 @@ class _Int64Source(QObject):
 
 
 class Mpris(QDBusVirtualObject):
-    """The MPRIS object for one window on one bus connection; made by :func:`attach`."""
+    """The MPRIS object for one player on one bus connection; made by :func:`attach`."""
 
-    def __init__(self, window: MainWindow, connection: QDBusConnection) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self, playback: PlaybackController, app: Application, connection: QDBusConnection
+    ) -> None:
+        super().__init__(playback)
+        self.playback = playback
+        self.player = playback.player
+        self.app = app
         self.connection = connection
         self.service = ""  # the bus name, once held
         self._int64_source = _Int64Source(self)
@@ -213,12 +236,10 @@ class Mpris(QDBusVirtualObject):
         )
         if not self.service:
             return False
-        player = self.window.player
-        for signal in (player.track_changed, player.playing_changed, player.duration_changed):
+        for signal in self._followed():
             signal.connect(self._changed)
-        # The player has no volume signal; the bar's slider follows every volume change.
-        self.window.now_playing.volume_changed.connect(self._changed)
-        self.window.installEventFilter(self)
+        # No remote control of a player that is shutting down (the window closing).
+        self.player.releasing.connect(self.close)
         self._told = self._announced_properties()
         return True
 
@@ -229,21 +250,23 @@ class Mpris(QDBusVirtualObject):
         self._exported = False
         self._announce_timer.stop()
         if self.service:
-            self.window.removeEventFilter(self)
-            player = self.window.player
-            for signal in (player.track_changed, player.playing_changed, player.duration_changed):
+            self.player.releasing.disconnect(self.close)
+            for signal in self._followed():
                 signal.disconnect(self._changed)
-            self.window.now_playing.volume_changed.disconnect(self._changed)
             self.connection.unregisterService(self.service)
             self.service = ""
         self.connection.unregisterObject(INT64_PATH)
         self.connection.unregisterObject(PATH)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Leave the bus as the window closes (before its closeEvent stops the player)."""
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.close()
-        return False
+    def _followed(self) -> tuple[SignalInstance, ...]:
+        """The player's signals after which clients may have something new to hear."""
+        player = self.player
+        return (
+            player.track_changed,
+            player.playing_changed,
+            player.duration_changed,
+            player.volume_changed,
+        )
 
     # -- calls from the bus ----------------------------------------------------------------
     def introspect(self, path: str) -> str:
@@ -270,18 +293,14 @@ class Mpris(QDBusVirtualObject):
         return True
 
     def _method_call(self, message: QDBusMessage) -> QDBusMessage:
-        """Run an MPRIS method; the reply goes once the window has acted on it."""
-        window, player, playback = self.window, self.window.player, self.window.playback
+        """Run an MPRIS method; the reply goes once Encore has acted on it."""
+        player, playback = self.player, self.playback
         member, signature, args = message.member(), message.signature(), message.arguments()
         if message.interface() in (ROOT, "") and member in ("Raise", "Quit") and not signature:
             if member == "Raise":
-                if window.isMinimized():
-                    window.showNormal()
-                window.show()
-                window.raise_()
-                window.activateWindow()
+                self.app.present()
             else:
-                QTimer.singleShot(0, window.close)  # after the reply has gone out
+                QTimer.singleShot(0, self.app.close)  # after the reply has gone out
             return message.createReply()
         if message.interface() == ROOT:
             return _error(message, "UnknownMethod", f"No method {member}({signature})")
@@ -313,19 +332,19 @@ class Mpris(QDBusVirtualObject):
 
     def _play(self) -> None:
         """Play, unless playing (nothing loaded: the first song)."""
-        if not self.window.player.playing:
-            self.window.playback.toggle()
+        if not self.player.playing:
+            self.playback.toggle()
 
     def _pause(self) -> None:
         """Pause, if playing."""
-        if self.window.player.playing:
-            self.window.playback.toggle()
+        if self.player.playing:
+            self.playback.toggle()
 
     def _seek(self, ms: int) -> None:
         """Seek to ``ms``; past the end is the next song, as the specification asks."""
-        player = self.window.player
+        player = self.player
         if 0 < player.duration() <= ms:
-            self.window.playback.next()
+            self.playback.next()
             return
         ms = max(0, ms)
         player.seek(ms)
@@ -360,9 +379,7 @@ class Mpris(QDBusVirtualObject):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return _error(message, "InvalidArgs", "Volume is a number from 0 to 1")
             percent = round(min(1.0, max(0.0, float(value))) * 100)  # below 0 means 0
-            player = self.window.player
-            player.set_volume(percent)
-            self.window.now_playing.set_volume(percent, player.muted())  # the slider too
+            self.player.set_volume(percent)  # the window's slider follows the player
         # A rate outside MinimumRate..MaximumRate (both 1.0) is ignored, as specified.
         return message.createReply()
 
@@ -381,7 +398,7 @@ class Mpris(QDBusVirtualObject):
                 "SupportedMimeTypes": _strings([]),
             }
         if interface in (PLAYER, ""):
-            player = self.window.player
+            player = self.player
             values |= {
                 "PlaybackStatus": self._status(),
                 "Rate": 1.0,
@@ -401,14 +418,14 @@ class Mpris(QDBusVirtualObject):
 
     def _status(self) -> str:
         """PlaybackStatus: a loaded song that is not playing counts as paused."""
-        player = self.window.player
+        player = self.player
         if player.playing:
             return "Playing"
         return "Paused" if player.track is not None else "Stopped"
 
     def _metadata(self) -> dict[str, Any]:
         """The playing track's metadata as plain values (comparable, not yet typed)."""
-        player = self.window.player
+        player = self.player
         track = player.track
         if track is None:
             return {"mpris:trackid": NO_TRACK}
@@ -438,7 +455,7 @@ class Mpris(QDBusVirtualObject):
         return {
             "PlaybackStatus": self._status(),
             "Metadata": self._metadata(),
-            "Volume": self.window.player.volume() / 100,
+            "Volume": self.player.volume() / 100,
         }
 
     def _changed(self, *_: object) -> None:

@@ -61,19 +61,25 @@ class Player(QObject):
     playing_changed(bool)
     position_changed(int), duration_changed(int)
         Milliseconds.
+    volume_changed(int)
+        The volume (0-100) was set to a new value.
     ended(Track)
         The track played to its end (not emitted for a skip or a stop).
     failed(Track, str)
         The track cannot be played; the message is for the user.
+    releasing()
+        :meth:`release` began: nothing plays any more (``released`` follows).
     """
 
     track_changed = Signal(object)
     playing_changed = Signal(bool)
     position_changed = Signal("qlonglong")
     duration_changed = Signal("qlonglong")
+    volume_changed = Signal(int)
     ended = Signal(object)
     failed = Signal(object, str)
     output_changed = Signal(bool)  # whether there is an audio output device
+    releasing = Signal()  # release() began: the player takes no more requests
     released = Signal()  # the media is let go and Qt's player destroyed (see release)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -168,8 +174,11 @@ class Player(QObject):
         return round(self._volume * 100)
 
     def set_volume(self, percent: int) -> None:
+        before = self.volume()
         self._volume = max(0, min(100, int(percent))) / 100
         self._post(self._audio, "setVolume", Q_ARG("float", self._volume))
+        if self.volume() != before:
+            self.volume_changed.emit(self.volume())
 
     def muted(self) -> bool:
         return self._muted
@@ -243,7 +252,8 @@ class Player(QObject):
         return self._released and self._player_gone
 
     def release(self) -> None:
-        """Let go of the media before the window goes away; ``released`` follows.
+        """Let go of the media before the window goes away: ``releasing`` at once,
+        ``released`` once it is done.
 
         The stop, the empty source and the destruction of Qt's player and audio output
         are posted (see the module), so they run once the caller returns to the event
@@ -252,6 +262,7 @@ class Player(QObject):
         if self._released:
             return
         self._released = True
+        self.releasing.emit()
         self._watchdog.stop()
         # none of our slots runs while the pipeline tears down
         for obj in (self._player, self._audio, self._devices):

@@ -1,6 +1,9 @@
 """What the window remembers between launches: its geometry and docks, the volume, the
 song and where in it, the radio, the table's sort and search, the artist or album browsed.
 
+:class:`Session` is handed the objects that hold that state (the window itself only
+through the narrow :class:`Window`), and saves and restores nothing else.
+
 Kept in ``window.ini`` in the library's state folder (QSettings, INI format), so a
 ``--home`` (and every test) has its own.
 
@@ -23,14 +26,17 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 
 from desktop.library_model import COLUMNS
 
 if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
+    from PySide6.QtWidgets import QAbstractButton, QLineEdit, QTableView
+
+    from desktop.browser import BrowserPanel
+    from desktop.player import Player
     from engine.tracks import Track
 
 SETTINGS_FILE = "window.ini"
@@ -76,14 +82,51 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+class Window(Protocol):
+    """The window's own state: a QMainWindow's geometry and docks, and the welcome."""
+
+    @property
+    def welcoming(self) -> bool:
+        """Whether the panes are hidden for the empty library's welcome."""
+        ...
+
+    def saveGeometry(self) -> QByteArray: ...
+
+    def restoreGeometry(self, geometry: QByteArray) -> bool: ...
+
+    def saveState(self, version: int = 0) -> QByteArray: ...
+
+    def restoreState(self, state: QByteArray, version: int = 0) -> bool: ...
+
+
 class Session:
     """Saves the window's state on close and restores it at start.
+
+    It reads and sets ``window``'s geometry and docks, ``player``'s volume, mute and song,
+    the up-next ``radio`` switch, the library ``table``'s sort and its ``search`` text,
+    and the artist or album ``browser`` shows.
 
     ``problem`` says (one line, for the status bar) why ``window.ini`` was ignored; None
     when it was read (or did not exist yet).
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        window: Window,
+        player: Player,
+        radio: QAbstractButton,
+        table: QTableView,
+        search: QLineEdit,
+        browser: BrowserPanel,
+    ) -> None:
+        self.window = window
+        self.player = player
+        self.radio = radio
+        self.table = table
+        self.search = search
+        self.browser = browser
         self.path = home / SETTINGS_FILE
         problem, replaceable = _inspect(self.path)
         then = "a fresh one is saved at close" if replaceable else "it is left as it is"
@@ -96,22 +139,22 @@ class Session:
         )
 
     # -- saving --------------------------------------------------------------------------
-    def save(self, window: MainWindow) -> None:
+    def save(self) -> None:
         """Write the window's state, unless ``window.ini`` is a file Encore did not make
         (looked at again: it may have changed while the window was open)."""
         problem, replaceable = _inspect(self.path)
         if problem is None and self.settings is not None:
-            self._write(self.settings, window)
+            self._write(self.settings)
         elif replaceable:
-            self._replace(window)
+            self._replace()
 
-    def _replace(self, window: MainWindow) -> None:
+    def _replace(self) -> None:
         """Write a fresh file beside the bad one, then put it in its place at once."""
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".window-", suffix=".ini")
         os.close(fd)
         try:
             fresh = QSettings(tmp, QSettings.Format.IniFormat)
-            self._write(fresh, window)
+            self._write(fresh)
             ok = fresh.status() == QSettings.Status.NoError
             del fresh  # nothing left to write into the temporary name later
             if ok:
@@ -122,47 +165,46 @@ class Session:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    @staticmethod
-    def _write(s: QSettings, window: MainWindow) -> None:
+    def _write(self, s: QSettings) -> None:
+        window, player = self.window, self.player
         s.setValue("window/geometry", window.saveGeometry())
         s.setValue("library/empty", window.welcoming)
         if not window.welcoming:  # the panes hidden for the welcome stay the user's choice
             s.setValue("window/docks", window.saveState())
-        s.setValue("player/volume", window.player.volume())
-        s.setValue("player/muted", window.player.muted())
-        track = window.player.track
+        s.setValue("player/volume", player.volume())
+        s.setValue("player/muted", player.muted())
+        track = player.track
         s.setValue("player/track", track.id if track is not None else -1)
-        s.setValue("player/position", window.player.position() if track is not None else 0)
-        s.setValue("radio/on", window.up_next.radio.isChecked())
-        header = window.view.table.horizontalHeader()
+        s.setValue("player/position", player.position() if track is not None else 0)
+        s.setValue("radio/on", self.radio.isChecked())
+        header = self.table.horizontalHeader()
         s.setValue("table/sort_column", header.sortIndicatorSection())
         s.setValue(
             "table/sort_descending", header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
         )
-        s.setValue("table/search", window.view.search.text())
-        s.setValue("browse/scope", window.browser.scope.key)
+        s.setValue("table/search", self.search.text())
+        s.setValue("browse/scope", self.browser.scope.key)
         s.sync()
 
     # -- restoring -----------------------------------------------------------------------
-    def restore(self, window: MainWindow, find_track: Callable[[int], None]) -> None:
+    def restore(self, find_track: Callable[[int], None]) -> None:
         """Restore everything but the song, which ``find_track(id)`` looks up (off the GUI
         thread) and hands to :meth:`cue`."""
         geometry = self._value("window/geometry")
         if isinstance(geometry, QByteArray):
-            window.restoreGeometry(geometry)  # Qt checks it (and keeps it on a screen)
+            self.window.restoreGeometry(geometry)  # Qt checks it (and keeps it on a screen)
         docks = self._value("window/docks")
         if isinstance(docks, QByteArray):
-            window.restoreState(docks)
-        window.player.set_volume(self._int("player/volume", 80, 0, 100))
-        window.player.set_muted(self._bool("player/muted", False))
-        window.now_playing.set_volume(window.player.volume(), window.player.muted())
-        window.up_next.radio.setChecked(self._bool("radio/on", True))
+            self.window.restoreState(docks)
+        self.player.set_volume(self._int("player/volume", 80, 0, 100))
+        self.player.set_muted(self._bool("player/muted", False))
+        self.radio.setChecked(self._bool("radio/on", True))
         column = self._int("table/sort_column", 1, 0, len(COLUMNS) - 1)
         descending = self._bool("table/sort_descending", False)
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-        window.view.table.sortByColumn(column, order)
-        window.view.search.setText(self._text("table/search"))
-        window.browser.choose_later(self._text("browse/scope"))
+        self.table.sortByColumn(column, order)
+        self.search.setText(self._text("table/search"))
+        self.browser.choose_later(self._text("browse/scope"))
         track_id = self._int("player/track", -1, 0, MAX_TRACK_ID)
         if track_id >= 0:
             find_track(track_id)
@@ -171,14 +213,16 @@ class Session:
         """Whether the library was empty when the window last closed (first launch: yes)."""
         return self._bool("library/empty", True)
 
-    def cue(self, window: MainWindow, track: Track | None) -> None:
-        """Put the last session's song back in the player, paused where it was."""
-        if track is not None and window.player.track is None:
-            position = self._int("player/position", 0, 0, MAX_POSITION_MS)
-            if track.duration and position >= track.duration * 1000:
-                position = 0  # past its end it would end at once, and the next song play
-            window.player.cue(track, position)
-            window.suggestions.refresh(track)  # up next is ready when play is pressed
+    def cue(self, track: Track | None) -> bool:
+        """Put the last session's song back in the player, paused where it was; False
+        when there is none, or the player has a song already."""
+        if track is None or self.player.track is not None:
+            return False
+        position = self._int("player/position", 0, 0, MAX_POSITION_MS)
+        if track.duration and position >= track.duration * 1000:
+            position = 0  # past its end it would end at once, and the next song play
+        self.player.cue(track, position)
+        return True
 
     # -- reading one value, checked ------------------------------------------------------
     def _value(self, key: str) -> object:

@@ -140,7 +140,7 @@ def test_a_desktop_client_sees_and_drives_the_player(qtbot, home, bus_address, b
     window = open_window(qtbot, home)
     qtbot.waitUntil(lambda: window.view.model.rowCount() == 3)
     service_bus, client_bus = buses
-    mpris = attach(window, service_bus)
+    mpris = attach(window.playback, window, service_bus)
     assert mpris is not None and mpris.service == SERVICE
     client = Client(client_bus)
     assert client.name_on_bus()
@@ -223,11 +223,11 @@ def test_no_mpris_without_a_session_bus_or_off_linux(qtbot, tmp_path, buses, mon
     name = f"encore-test-nobus-{uuid.uuid4().hex}"
     nobus = QDBusConnection.connectToBus(f"unix:path={tmp_path / 'no-bus'}", name)
     assert not nobus.isConnected()
-    assert attach(window, nobus) is None
+    assert attach(window.playback, window, nobus) is None
     QDBusConnection.disconnectFromBus(name)
 
     service_bus, client_bus = buses
     monkeypatch.setattr(sys, "platform", "darwin")
-    assert attach(window, service_bus) is None
+    assert attach(window.playback, window, service_bus) is None
     assert not Client(client_bus).name_on_bus()
     close_window(qtbot, window)
